@@ -1,0 +1,87 @@
+"""The life of one case: climb the hierarchy until some level settles it.
+
+At each level the case waits for a handler of that level's role, is handled (or, if its
+severity is above the level's ceiling, only triaged) and is then settled with the level's
+probability for its severity, or passed to the parent unit. A level's deadline runs from the
+case's arrival at that level: if it passes while the case waits or is being handled, the
+case is escalated at that moment. Leaving the top level unsettled means leaving the system
+unresolved (hotline, lawsuit), which is recorded like a settlement, never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+import simpy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Model
+
+FAILED, CEILING, DEADLINE = "failed", "ceiling", "deadline"
+
+
+def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: int,
+                 hand: list[float], tri: list[float], out: list[float]) -> Iterator[simpy.Event]:
+    """SimPy process of one case arriving at bottom unit ``building`` at time ``t0`` (hours)."""
+    env = m.env
+    met = m.metrics
+    counted = t0 >= m.warmup
+    if counted:
+        met.arrived += 1
+    met.open_now += 1
+    escalated = met.escalated
+    for li, lv in enumerate(m.levels):
+        res = lv.resources[m.ancestors[li][building]] if lv.per_unit else lv.resources[0]
+        arrive = env.now
+        above = sev > lv.ceiling_rank
+        dur = tri[li] if above else hand[li]
+        req = res.request()
+        deadline = lv.deadline
+        if deadline is None:
+            yield req
+        else:
+            deadline += arrive
+            if not req.triggered:
+                yield req | env.timeout(deadline - arrive)
+                if not req.triggered:
+                    req.cancel()
+                    if counted:
+                        escalated[DEADLINE][li] += 1
+                    continue
+            else:
+                yield req
+        now = env.now
+        if counted:
+            met.wait_sum[li] += now - arrive
+            met.wait_n[li] += 1
+        met.start_service(li, now)
+        if deadline is not None and now + dur > deadline:
+            yield env.timeout(deadline - now)
+            met.end_service(li, env.now)
+            res.release(req)
+            if counted:
+                escalated[DEADLINE][li] += 1
+            continue
+        yield env.timeout(dur)
+        met.end_service(li, env.now)
+        res.release(req)
+        if above:
+            if counted:
+                escalated[CEILING][li] += 1
+            continue
+        if out[li] < lv.settle[sev]:
+            met.open_now -= 1
+            if counted:
+                days = (env.now - t0) / 24.0
+                met.record_settlement(li, days, li <= m.ceiling_index[sev], m.targets[sev])
+            if m.cases is not None:
+                m.close_record(cid, li, "settled")
+            return
+        if counted:
+            escalated[FAILED][li] += 1
+    met.open_now -= 1
+    if counted:
+        met.unresolved += 1
+        met.closed += 1
+    if m.cases is not None:
+        m.close_record(cid, len(m.levels) - 1, "unresolved")

@@ -1,0 +1,154 @@
+"""One replication: build the SimPy model of a scenario and run it to its horizon.
+
+``single_run(scenario, seed, rep)`` is a pure function of its arguments: the same inputs
+give the same :class:`ReplicationRecord` in any process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import simpy
+
+from ..hierarchy import Hierarchy, build_hierarchy
+from ..metrics import Metrics
+from ..scenario.schema import Scenario
+from .arrivals import CaseSource
+from .case import case_process
+from .staff import WeeklyProfile, make_resources, roster_process, weekly_profile
+
+CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
+
+
+@dataclass
+class LevelRuntime:
+    """What the case process needs to know about a level, in plain attributes."""
+
+    name: str
+    resources: list[simpy.Resource]
+    per_unit: bool
+    profile: WeeklyProfile
+    settle: list[float]  # per severity index
+    ceiling_rank: int  # severities with a higher index are only triaged here
+    deadline: float | None  # hours
+
+
+@dataclass
+class ReplicationRecord:
+    """Everything one replication reports: metrics, the daily backlog and optional case rows."""
+
+    rep: int
+    seed: int
+    metrics: dict[str, float]
+    backlog: list[int]
+    cases: list[tuple[Any, ...]] | None = None
+    events: int = 0
+    unstable_level: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Model:
+    """The SimPy model of one scenario for one replication."""
+
+    def __init__(self, scenario: Scenario, seed: int, rep: int, *, horizon_days: float | None = None,
+                 record_cases: bool = False, hierarchy: Hierarchy | None = None):
+        self.scenario = scenario
+        self.seed = seed
+        self.rep = rep
+        self.horizon = (horizon_days if horizon_days is not None else scenario.horizon_days) * 24.0
+        self.warmup = min(scenario.warmup_days * 24.0, self.horizon)
+        self.hierarchy = hierarchy or build_hierarchy(scenario)
+        self.env = simpy.Environment()
+        self.ancestors = self.hierarchy.ancestors.tolist()
+        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon)
+        sevs = scenario.severities
+        self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
+        self.targets = [scenario.target_for(s) for s in sevs]
+        self.levels: list[LevelRuntime] = []
+        for li, (name, lv) in enumerate(scenario.levels.items()):
+            profile = weekly_profile(scenario.roles[lv.role])
+            n_units = self.hierarchy.counts[li]
+            per_unit = lv.queue == "per_unit"
+            if not per_unit:
+                profile = WeeklyProfile(tuple((s, c * n_units) for s, c in profile.steps))
+            resources = make_resources(self.env, n_units if per_unit else 1, profile)
+            if not profile.constant:
+                self.env.process(roster_process(self.env, resources, profile))
+            ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
+            deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
+            self.levels.append(LevelRuntime(name, resources, per_unit, profile,
+                                            [scenario.settle_prob(name, s) for s in sevs], ceiling_rank, deadline))
+        self.cases: dict[int, list[Any]] | None = {} if record_cases else None
+        self.closed_rows: list[tuple[Any, ...]] = []
+        self.stop = self.env.event()
+
+    # ---- processes
+    def _arrivals(self) -> Iterator[simpy.Event]:
+        env, m = self.env, self.metrics
+        source = CaseSource(self.scenario, self.hierarchy, self.seed, self.rep)
+        limit = self.scenario.max_open_cases
+        cid = 0
+        for block in source.blocks(self.horizon):
+            for k, t in enumerate(block.times):
+                yield env.timeout(t - env.now)
+                if m.open_now >= limit:
+                    self._unstable()
+                    return
+                if self.cases is not None:
+                    self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
+                                       self.scenario.categories[block.category[k]]]
+                env.process(case_process(self, cid, t, block.building[k], block.severity[k], block.category[k],
+                                         block.handling[k], block.triage[k], block.outcome[k]))
+                cid += 1
+
+    def _daily(self) -> Iterator[simpy.Event]:
+        m, env = self.metrics, self.env
+        day = 0
+        while day * 24.0 <= self.horizon:
+            m.backlog.append(m.open_now)
+            day += 1
+            yield env.timeout(24.0)
+
+    def _until_horizon(self) -> Iterator[simpy.Event]:
+        yield self.env.timeout(self.horizon)
+        if not self.stop.triggered:
+            self.stop.succeed()
+
+    def _unstable(self) -> None:
+        """Too many open cases: the queue grows without bound; stop and say where."""
+        queues = [sum(len(r.queue) for r in lv.resources) for lv in self.levels]
+        worst = max(range(len(queues)), key=queues.__getitem__)
+        self.metrics.unstable = True
+        self.metrics.unstable_level = self.levels[worst].name
+        if not self.stop.triggered:
+            self.stop.succeed()
+
+    def close_record(self, cid: int, level: int, outcome: str) -> None:
+        row = self.cases.pop(cid)  # type: ignore[union-attr]
+        close_day = self.env.now / 24.0
+        self.closed_rows.append((*row, self.levels[level].name, outcome, close_day, close_day - row[1]))
+
+    # ---- run
+    def run(self) -> ReplicationRecord:
+        env = self.env
+        env.process(self._arrivals())
+        env.process(self._daily())
+        env.process(self._until_horizon())
+        env.run(until=self.stop)
+        end = env.now
+        self.metrics.finish(end)
+        duty = [lv.profile.on_duty_hours(self.warmup, end) * (len(lv.resources)) for lv in self.levels]
+        roles = [lv.role for lv in self.scenario.levels.values()]
+        summary = self.metrics.summary(roles, duty, any(t is not None for t in self.targets))
+        rows = None
+        if self.cases is not None:
+            rows = self.closed_rows + [(*r, "", "open", float("nan"), float("nan")) for r in self.cases.values()]
+        return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
+                                 unstable_level=self.metrics.unstable_level)
+
+
+def single_run(scenario: Scenario, seed: int, rep: int = 0, *, horizon_days: float | None = None,
+               record_cases: bool = False, hierarchy: Hierarchy | None = None) -> ReplicationRecord:
+    """Run one replication of a scenario; a pure function of (scenario, seed, rep)."""
+    return Model(scenario, seed, rep, horizon_days=horizon_days, record_cases=record_cases, hierarchy=hierarchy).run()

@@ -1,0 +1,118 @@
+"""Staff as SimPy resources, and rosters that take staff off duty without dropping work.
+
+A role that is always on duty is a plain ``simpy.Resource``. A rostered role is a
+``PriorityResource`` sized for the busiest shift; when fewer are on duty, the roster holds
+the spare places with high-priority "off duty" requests. Those requests never pre-empt: a
+handler whose shift ends finishes the case in hand (work carries over the change of shift)
+and is taken off duty as soon as it is free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import simpy
+
+from ..scenario.schema import OFFICE_SHIFTS, WEEKDAYS, Role, Roster
+
+HOURS_PER_WEEK = 168.0
+OFF_DUTY_PRIORITY = -1
+
+
+def on_duty_count(staff: int, availability: float) -> int:
+    """Staff actually on duty when a share ``availability`` of ``staff`` turns up (rounded half up)."""
+    return int(math.floor(staff * availability + 0.5))
+
+
+@dataclass(frozen=True)
+class WeeklyProfile:
+    """On-duty head-count as a step function over the week: (start hour in week, count) pairs."""
+
+    steps: tuple[tuple[float, int], ...]
+
+    @property
+    def peak(self) -> int:
+        return max(c for _, c in self.steps)
+
+    @property
+    def constant(self) -> bool:
+        return len({c for _, c in self.steps}) == 1
+
+    def on_duty_hours(self, start: float, end: float) -> float:
+        """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0)."""
+        if end <= start:
+            return 0.0
+        total = 0.0
+        week0 = math.floor(start / HOURS_PER_WEEK)
+        week1 = math.floor(end / HOURS_PER_WEEK)
+        bounds = [s for s, _ in self.steps] + [HOURS_PER_WEEK]
+        for w in range(week0, week1 + 1):
+            base = w * HOURS_PER_WEEK
+            for (s, c), e in zip(self.steps, bounds[1:]):
+                a, b = max(start, base + s), min(end, base + e)
+                if b > a:
+                    total += c * (b - a)
+        return total
+
+
+def weekly_profile(role: Role) -> WeeklyProfile:
+    """The role's on-duty head-count over the week, after availability."""
+    staff = role.staff_per_unit
+    if role.roster == "always":
+        return WeeklyProfile(((0.0, on_duty_count(staff, role.availability)),))
+    roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+    edges = {0.0}
+    spans: list[tuple[float, float, int]] = []
+    for shift in roster.shifts:
+        count = on_duty_count(staff if shift.staff is None else shift.staff, role.availability)
+        for day in shift.days:
+            d = WEEKDAYS.index(day) * 24.0
+            a, b = d + shift.start, d + shift.end
+            for lo, hi in ((a, min(b, HOURS_PER_WEEK)), (0.0, b - HOURS_PER_WEEK)):  # wrap Sunday night
+                if hi > lo:
+                    spans.append((lo, hi, count))
+                    edges.update((lo, hi))
+    cuts = sorted(e for e in edges if e < HOURS_PER_WEEK)
+    steps: list[tuple[float, int]] = []
+    for i, s in enumerate(cuts):
+        e = cuts[i + 1] if i + 1 < len(cuts) else HOURS_PER_WEEK
+        mid = (s + e) / 2.0
+        c = sum(n for lo, hi, n in spans if lo <= mid < hi)
+        if not steps or steps[-1][1] != c:
+            steps.append((s, c))
+    return WeeklyProfile(tuple(steps))
+
+
+def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
+    """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty."""
+    cap = max(profile.peak, 1)
+    if profile.constant:
+        return [simpy.Resource(env, capacity=cap) for _ in range(n)]
+    return [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
+
+
+def roster_process(env: simpy.Environment, resources: list[simpy.Resource], profile: WeeklyProfile) -> Iterator[simpy.Event]:
+    """Keep (peak - on duty) places of every resource held by off-duty requests, week after week."""
+    peak = max(profile.peak, 1)
+    held: list[list[simpy.resources.resource.Request]] = [[] for _ in resources]
+    week = 0
+    while True:
+        for start, count in profile.steps:
+            t = week * HOURS_PER_WEEK + start
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            need = peak - count
+            for res, reqs in zip(resources, held):
+                while len(reqs) < need:
+                    reqs.append(res.request(priority=OFF_DUTY_PRIORITY))
+                while len(reqs) > need:
+                    pending = [r for r in reqs if not r.triggered]
+                    req = pending[-1] if pending else reqs[-1]
+                    reqs.remove(req)
+                    if req.triggered:
+                        res.release(req)
+                    else:
+                        req.cancel()
+        week += 1
