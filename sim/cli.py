@@ -20,7 +20,10 @@ EXIT_BAD_INPUT = 2
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output (CI logs, files) gets a wide table rather than Rich's 80-column default.
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def _progress(total: int, label: str, enabled: bool = True):

@@ -51,6 +51,17 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             else:
                 yield req
         now = env.now
+        if lv.closed_hours:
+            opens = lv.profile.next_on_duty(now)
+            if opens > now:
+                if deadline is not None and opens >= deadline:
+                    yield env.timeout(deadline - now)
+                    res.release(req)
+                    if counted:
+                        escalated[DEADLINE][li] += 1
+                    continue
+                yield env.timeout(opens - now)
+                now = opens
         if counted:
             met.wait_sum[li] += now - arrive
             met.wait_n[li] += 1

@@ -32,6 +32,7 @@ class LevelRuntime:
     settle: list[float]  # per severity index
     ceiling_rank: int  # severities with a higher index are only triaged here
     deadline: float | None  # hours
+    closed_hours: bool = False  # on/off roster: a case granted off duty waits for the next shift
 
 
 @dataclass
@@ -73,12 +74,13 @@ class Model:
             if not per_unit:
                 profile = WeeklyProfile(tuple((s, c * n_units) for s, c in profile.steps))
             resources = make_resources(self.env, n_units if per_unit else 1, profile)
-            if not profile.constant:
+            if not (profile.constant or profile.on_off):
                 self.env.process(roster_process(self.env, resources, profile))
             ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
             deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
             self.levels.append(LevelRuntime(name, resources, per_unit, profile,
-                                            [scenario.settle_prob(name, s) for s in sevs], ceiling_rank, deadline))
+                                            [scenario.settle_prob(name, s) for s in sevs], ceiling_rank, deadline,
+                                            profile.on_off))
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.stop = self.env.event()

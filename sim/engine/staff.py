@@ -1,10 +1,12 @@
 """Staff as SimPy resources, and rosters that take staff off duty without dropping work.
 
-A role that is always on duty is a plain ``simpy.Resource``. A rostered role is a
-``PriorityResource`` sized for the busiest shift; when fewer are on duty, the roster holds
-the spare places with high-priority "off duty" requests. Those requests never pre-empt: a
-handler whose shift ends finishes the case in hand (work carries over the change of shift)
-and is taken off duty as soon as it is free.
+A role that is always on duty is a plain ``simpy.Resource``. A role whose whole staff is
+either on or off duty (office hours, day shifts) is also a plain Resource: a case that gets a
+handler while the office is closed waits, holding its place in the queue, until the next shift
+starts. Any other roster uses a ``PriorityResource`` sized for the busiest shift; when fewer are
+on duty, the roster holds the spare places with high-priority "off duty" requests. Neither
+pre-empts: a handler whose shift ends finishes the case in hand (work carries over the change
+of shift), and is taken off duty as soon as it is free.
 """
 
 from __future__ import annotations
@@ -39,6 +41,29 @@ class WeeklyProfile:
     @property
     def constant(self) -> bool:
         return len({c for _, c in self.steps}) == 1
+
+    @property
+    def on_off(self) -> bool:
+        """Everyone is on duty or nobody is: rosters like office hours, handled without blockers."""
+        return not self.constant and {c for _, c in self.steps} <= {0, self.peak}
+
+    def next_on_duty(self, t: float) -> float:
+        """The first time >= t when staff are on duty."""
+        base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
+        w = t - base
+        steps = self.steps
+        for i, (s, c) in enumerate(steps):
+            end = steps[i + 1][0] if i + 1 < len(steps) else HOURS_PER_WEEK
+            if w < end:
+                if c > 0:
+                    return t
+                for s2, c2 in steps[i + 1:]:
+                    if c2 > 0:
+                        return base + s2
+                for s2, c2 in steps:
+                    if c2 > 0:
+                        return base + HOURS_PER_WEEK + s2
+        return t  # pragma: no cover - steps cover the week
 
     def on_duty_hours(self, start: float, end: float) -> float:
         """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0)."""
@@ -88,7 +113,7 @@ def weekly_profile(role: Role) -> WeeklyProfile:
 def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
     """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty."""
     cap = max(profile.peak, 1)
-    if profile.constant:
+    if profile.constant or profile.on_off:
         return [simpy.Resource(env, capacity=cap) for _ in range(n)]
     return [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
 
