@@ -1,0 +1,155 @@
+"""Runs end to end: conservation, determinism, the JSON contract, results folders, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import SCENARIOS, TEST_SCENARIOS, tiny
+from sim import load_scenario, run
+from sim.cli import main
+from sim.engine import single_run
+from sim.scenario import validate_data
+
+REQUIRED = ["cases_arrived", "cases_settled", "settled_per_day", "within_ceiling_share", "unresolved_share",
+            "days_to_settle.mean", "days_to_settle.p50", "days_to_settle.p90", "within_target_share", "open_cases_end"]
+
+
+@pytest.mark.parametrize("name", ["fangxing", "zhaojialou"])
+def test_conservation_and_counts(name):
+    sc = load_scenario(SCENARIOS / f"{name}.yaml", {"warmup_days": 0})
+    rec = single_run(sc, 11, 0, horizon_days=60, record_cases=True)
+    m = rec.metrics
+    assert m["cases_arrived"] == m["cases_settled"] + m["cases_unresolved"] + m["open_cases_end"]
+    assert len(rec.cases) == m["cases_arrived"]
+    assert len({r[0] for r in rec.cases}) == len(rec.cases)  # each case recorded once
+    shares = sum(m[f"settled_share.{lv}"] for lv in sc.level_names) + m["unresolved_share"]
+    assert shares == pytest.approx(1.0)
+    assert rec.backlog[-1] == m["open_cases_end"] or len(rec.backlog) == 61
+
+
+def test_same_seed_same_numbers_and_other_seed_differs():
+    sc = load_scenario(SCENARIOS / "fangxing.yaml")
+    a = single_run(sc, 5, 2, horizon_days=60).metrics
+    b = single_run(sc, 5, 2, horizon_days=60).metrics
+    c = single_run(sc, 6, 2, horizon_days=60).metrics
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert a["cases_arrived"] != c["cases_arrived"] or a["days_to_settle.mean"] != c["days_to_settle.mean"]
+
+
+def test_replications_are_independent_of_each_other():
+    sc = load_scenario(SCENARIOS / "zhaojialou.yaml")
+    full = run(sc, reps=3, seed=9, horizon_days=60)
+    alone = single_run(sc, 9, 2, horizon_days=60)
+    assert full.records[2].metrics == alone.metrics
+
+
+def test_common_random_numbers_share_arrivals_between_scenarios():
+    sc = load_scenario(SCENARIOS / "zhaojialou.yaml")
+    fewer_staff = load_scenario(SCENARIOS / "zhaojialou.yaml", {"roles.grid_worker.staff_per_unit": 1})
+    a = single_run(sc, 4, 0, horizon_days=60, record_cases=True)
+    b = single_run(fewer_staff, 4, 0, horizon_days=60, record_cases=True)
+    arrivals = lambda rec: sorted((r[0], r[1], r[2], r[3]) for r in rec.cases)
+    assert arrivals(a) == arrivals(b)
+    assert a.metrics["wait_hours.grid"] < b.metrics["wait_hours.grid"]
+
+
+def test_python_api_summary_has_confidence_intervals():
+    res = run(load_scenario(SCENARIOS / "fangxing.yaml"), reps=3, horizon_days=60)
+    s = res.summary.set_index("metric")
+    for metric in REQUIRED:
+        assert metric in s.index
+    row = s.loc["cases_arrived"]
+    assert row["ci_low"] < row["mean"] < row["ci_high"] and row["n"] == 3
+    assert len(res.replications) == 3
+
+
+def test_json_contract(capsys):
+    code = main(["run", str(SCENARIOS / "zhaojialou.yaml"), "--reps", "2", "--horizon-days", "60", "--seed", "3",
+                 "--json", "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    assert doc["scenario"] == "zhaojialou" and doc["replications"] == 2 and doc["seed"] == 3
+    assert doc["horizon_days"] == 60 and doc["warmup_days"] == 30
+    names = set(doc["metrics"])
+    for metric in REQUIRED:
+        assert metric in names
+    for lv in ("building", "grid", "community", "street"):
+        assert f"settled_share.{lv}" in names and f"wait_hours.{lv}" in names
+    for role in ("building_head", "grid_worker", "social_worker", "street_mediator"):
+        assert f"utilisation.{role}" in names
+    for v in doc["metrics"].values():
+        assert set(v) == {"mean", "ci_low", "ci_high", "n"}
+
+
+def test_set_override_changes_the_run(capsys):
+    main(["run", str(SCENARIOS / "zhaojialou.yaml"), "--reps", "2", "--horizon-days", "60", "--json", "--quiet",
+          "--set", "levels.building.settle.micro=0.0"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metrics"]["settled_share.building"]["mean"] == 0.0
+
+
+def test_out_folder_is_complete_and_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "res"
+    args = ["run", str(SCENARIOS / "zhaojialou.yaml"), "--reps", "2", "--horizon-days", "40", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    for f in ("summary.json", "replications.csv", "backlog.csv", "cases.parquet", "manifest.json"):
+        assert (out / f).exists(), f
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 20240426 and len(man["scenario_hash"]) == 16 and "simpy" in man["versions"]
+    cases = pd.read_parquet(out / "cases.parquet")
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(cases) == sum(pd.read_csv(out / "replications.csv")["cases_arrived"]) + \
+        int(((cases.arrival_day < 30)).sum())  # cases before warm-up are in the table but not counted
+    assert summary["replications"] == 2
+    assert main(args) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(args + ["--force"]) == 0
+
+
+def test_extends_and_describe(tmp_path, capsys):
+    child = tmp_path / "child.yaml"
+    child.write_text(yaml.safe_dump({"extends": str(SCENARIOS / "fangxing.yaml"), "name": "fangxing_more_grid",
+                                     "roles": {"grid_worker": {"staff_per_unit": 9}}}))
+    sc = load_scenario(child)
+    assert sc.name == "fangxing_more_grid" and sc.roles["grid_worker"].staff_per_unit == 9
+    assert sc.roles["grid_worker"].availability == 0.35 and sc.households == 42000
+    assert main(["describe", str(SCENARIOS / "fangxing.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 000_8bafd8a29a5e1d83.txt" in out and "assumption" in out and "239" in out
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["arrivals"].__setitem__("rate_per_household_year", -1), "arrivals.rate_per_household_year: Input should be greater than 0"),
+    (lambda d: d["levels"]["building"].__setitem__("settle", 1.5), "levels.building.settle"),
+    (lambda d: d["arrivals"]["severity_mix"].__setitem__("micro", 0.5), "arrivals.severity_mix: mix must sum to 1"),
+    (lambda d: d["levels"]["building"].__setitem__("role", "ghost"), "levels.building.role: role 'ghost' is not declared"),
+    (lambda d: d["roles"]["head"].__setitem__("staff_per_unit", 0), "role 'head' has staff_per_unit 0 but cases are routed to level 'building'"),
+    (lambda d: d["levels"]["building"].__setitem__("setle", 1.0), "unknown key 'setle'; did you mean 'settle'?"),
+    (lambda d: d.__setitem__("households", "many"), "households: Input should be a valid integer"),
+])
+def test_bad_input_names_file_key_and_expectation(tmp_path, capsys, mutate, expected):
+    d = tiny()
+    mutate(d)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(d, sort_keys=False))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert str(f) in err and expected in err
+
+
+def test_yaml_syntax_error_has_line_and_column_and_no_traceback(tmp_path):
+    f = tmp_path / "broken.yaml"
+    f.write_text("name: x\nlevels:\n  building: {units: 3\n  grid: 1\n")
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(f)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert f"{f}:4:" in proc.stderr and "YAML syntax error" in proc.stderr
