@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["load_scenario", "run", "single_run", "compare", "Scenario", "ScenarioError", "__version__"]
+__all__ = ["load_scenario", "run", "single_run", "compare", "sweep", "staff", "Scenario", "ScenarioError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -32,4 +32,12 @@ def __getattr__(name: str) -> Any:
         from .experiments.compare import compare
 
         return compare
+    if name == "sweep":
+        from .experiments.sweep import sweep
+
+        return sweep
+    if name == "staff":
+        from .experiments.staff import staff
+
+        return staff
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -80,6 +80,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             loaded = load(path, args.set)
             build_hierarchy(loaded.scenario, path)
             print(f"{path}: ok ({loaded.scenario.name})")
+            warn_unstable(loaded.scenario, path)
         except ScenarioError as exc:
             bad += 1
             for p in exc.problems:
@@ -118,6 +119,16 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for k, v in sc.arrivals.severity_mix.items():
         mix.add_row(k, f"{v:.0%}")
     con.print(mix)
+    from .engine.mechanisms import describe as describe_mechanisms
+
+    mech_rows = describe_mechanisms(sc)
+    if mech_rows:
+        mt = Table(title="Mechanisms", title_justify="left")
+        for col in ("kind", "name", "at", "what"):
+            mt.add_column(col)
+        for row in mech_rows:
+            mt.add_row(*row)
+        con.print(mt)
     p = Table(title="Parameters and their sources", title_justify="left")
     p.add_column("parameter")
     p.add_column("value")
@@ -137,9 +148,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = load(args.scenario, args.set)
     sc = loaded.scenario
     build_hierarchy(sc, args.scenario)
+    check_horizon(sc, args.horizon_days, args.scenario)
     reps = args.reps or sc.replications
     if args.out:
         _check_out(args.out, args.force)
+    warn_unstable(sc, args.scenario)
     bar, advance = _progress(reps, f"{sc.name}: replications", enabled=not args.quiet)
     t0 = time.perf_counter()
     with bar:
@@ -151,16 +164,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .results import write_run
 
         write_run(args.out, result, loaded, force=args.force, elapsed=elapsed)
+        args.out_written = True
+    report_unstable(result)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
         con = _console()
         con.print(metrics_table(f"{sc.name}: {len(result.records)} replications of {result.horizon_days:g} days "
                                 f"(warm-up {sc.warmup_days:g}), seed {result.seed}", result.summary))
-        unstable = int(result.replications["unstable"].sum())
-        if unstable:
-            levels = sorted({r.unstable_level for r in result.records if r.unstable_level})
-            con.print(f"[red]unstable: arrival rate exceeds capacity at level {', '.join(levels)} in {unstable} replication(s)[/red]")
         con.print(f"[dim]{elapsed:.1f} s{'; written to ' + args.out if args.out else ''}[/dim]")
     return 0
 
@@ -171,11 +182,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from .experiments.compare import compare
 
-    loaded = [load(p, args.set) for p in args.scenarios]
     from .hierarchy import build_hierarchy
+    from .scenario import ScenarioError
 
+    loaded, problems = [], []
+    for p in args.scenarios:  # every problem of every file at once
+        try:
+            ld = load(p, args.set)
+            build_hierarchy(ld.scenario, p)
+            check_horizon(ld.scenario, args.horizon_days, p)
+            loaded.append(ld)
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
     for p, ld in zip(args.scenarios, loaded):
-        build_hierarchy(ld.scenario, p)
+        warn_unstable(ld.scenario, p)
     scenarios = [ld.scenario for ld in loaded]
     reps = args.reps or scenarios[0].replications
     if args.out:
@@ -187,6 +209,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from .results import write_compare
 
         write_compare(args.out, res, loaded, force=args.force)
+        args.out_written = True
+    for r in res.results:
+        report_unstable(r)
     if args.json:
         print(json.dumps(res.to_json(), ensure_ascii=False))
         return 0
@@ -222,6 +247,68 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_unstable(scenario, file: str) -> list[str]:
+    """Print the analytic utilisation warnings (sim.stability) to stderr before a run."""
+    from .stability import estimate, warnings
+
+    lines = warnings(estimate(scenario))
+    for line in lines:
+        print(f"{file}: warning: {line}", file=sys.stderr)
+    return lines
+
+
+def report_unstable(result) -> str | None:
+    """Say on stderr which replications stopped at max_open_cases, where and when."""
+    stopped = [r for r in result.records if r.metrics.get("unstable")]
+    if not stopped:
+        return None
+    levels = ", ".join(sorted({r.unstable_level for r in stopped if r.unstable_level})) or "?"
+    days = [len(r.backlog) - 1 for r in stopped]
+    when = f"day {min(days)}" if min(days) == max(days) else f"days {min(days)}-{max(days)}"
+    msg = (f"unstable: arrival rate exceeds capacity at level {levels}: {len(stopped)} of {len(result.records)} "
+           f"replications stopped at {when} when {result.scenario.max_open_cases:,} cases were open (max_open_cases); "
+           f"their figures cover only the time before")
+    print(f"sim: {result.scenario.name}: {msg}", file=sys.stderr)
+    return msg
+
+
+def _positive_int(text: str) -> int:
+    value = _parse(text, int, "a whole number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _parse(text, int, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _parse(text, float, "a number")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text}")
+    return value
+
+
+def _parse(text: str, kind: type, words: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+
+
+def check_horizon(scenario, horizon_days: float | None, file: str) -> None:
+    """--horizon-days must leave time after the scenario's warm-up."""
+    from .scenario import Problem, ScenarioError
+
+    if horizon_days is not None and horizon_days <= scenario.warmup_days:
+        raise ScenarioError([Problem(file, "--horizon-days", f"{horizon_days:g} days is not longer than the scenario's "
+                                                             f"warmup_days ({scenario.warmup_days:g})")])
+
+
 def _check_out(out: str, force: bool) -> None:
     from pathlib import Path
 
@@ -235,14 +322,21 @@ class _UsageError(Exception):
 
 # --------------------------------------------------------------------------- parser
 def _common_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reps", type=int, default=None, help="replications (default: the scenario's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    p.add_argument("--horizon-days", type=float, default=None, help="simulated days (default: the scenario's)")
+    p.add_argument("--reps", type=_positive_int, default=None, help="replications (default: the scenario's)")
+    p.add_argument("--seed", type=_non_negative_int, default=None, help="random seed (default: the scenario's)")
+    p.add_argument("--horizon-days", type=_positive_float, default=None, help="simulated days (default: the scenario's)")
     p.add_argument("--set", action="append", default=[], metavar="key.path=value", help="override a scenario key")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes, 0 = one per CPU core (results do not depend on it)")
+    p.add_argument("--executor", choices=["local", "dask"], default=None,
+                   help="where replications run: a local process pool (default) or Dask")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (implies --executor dask; without it dask starts a LocalCluster)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--out", default=None, metavar="DIR", help="write results to this folder")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--max-open-cases", type=_positive_int, default=None, metavar="N",
+                   help="stop a replication as unstable when N cases are open (default: the scenario's max_open_cases)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -304,18 +398,43 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     from .scenario.loader import ScenarioError
 
+    from .experiments.executors import set_default
+
+    set_default(getattr(args, "executor", None), getattr(args, "scheduler", None))  # --executor/--scheduler
+    if getattr(args, "max_open_cases", None) is not None:
+        args.set = [*args.set, f"max_open_cases={args.max_open_cases}"]
+    from .io import OutputExists
+
+    out = getattr(args, "out", None)
+    out_existed = bool(out) and __import__("os").path.exists(out)
     try:
         return args.func(args)
     except ScenarioError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except _UsageError as exc:
+    except (_UsageError, OutputExists) as exc:
         print(f"sim: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("sim: interrupted; nothing half-written was left behind", file=sys.stderr)
+        if not out:
+            print("sim: interrupted", file=sys.stderr)
+        elif getattr(args, "out_written", False):
+            print(f"sim: interrupted after {out} was written completely", file=sys.stderr)
+        else:
+            kept = "the existing folder was left as it was" if out_existed else "nothing was written there"
+            print(f"sim: interrupted; results are written only when complete, so {out} was not written ({kept})",
+                  file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a results folder that cannot be written (permissions, full disk, ...)
+        what = f"cannot write {out}: " if out else ""
+        print(f"sim: {what}{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

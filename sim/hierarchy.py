@@ -14,6 +14,7 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 
+from .scenario.checks import MAX_UNITS, unit_counts
 from .scenario.loader import Problem, ScenarioError
 from .scenario.schema import Scenario
 
@@ -28,6 +29,7 @@ class Hierarchy:
     households: np.ndarray  # per unit of the bottom level
     staff: tuple[int, ...]  # staff per unit, per level
     roles: tuple[str, ...]
+    unit_names: tuple[tuple[str, ...] | None, ...] = ()  # per level, when given with units_named
 
     @cached_property
     def ancestors(self) -> np.ndarray:
@@ -59,21 +61,18 @@ def build_hierarchy(scenario: Scenario, file: str = "<scenario>") -> Hierarchy:
     names = scenario.level_names
     levels = list(scenario.levels.values())
     top = len(levels) - 1
-    counts = [0] * len(levels)
-    counts[top] = 1
+    counts = unit_counts(scenario)
     problems: list[Problem] = []
-    for i in range(top - 1, -1, -1):
-        lv = levels[i]
-        if lv.units is not None:
-            counts[i] = lv.units
-        elif lv.per_parent is not None:
-            counts[i] = lv.per_parent * counts[i + 1]
-        else:
-            counts[i] = len(lv.parents or [])
+    if max(counts) > MAX_UNITS:  # refuse before allocating anything (the schema reports it too)
+        raise ScenarioError([Problem(file, "levels", f"{max(counts):,} units at one level (at most {MAX_UNITS:,})")])
+    unit_names = tuple(tuple(u.name for u in lv.units_named) if lv.units_named else None for lv in levels)
     parents: list[np.ndarray] = []
     for i in range(top):
         lv, n, n_up = levels[i], counts[i], counts[i + 1]
-        if lv.parents is not None:
+        if lv.units_named is not None:
+            up = {name: j for j, name in enumerate(unit_names[i + 1] or ())}
+            arr = np.asarray([up.get(u.parent, 0) if u.parent is not None else 0 for u in lv.units_named], dtype=np.int64)
+        elif lv.parents is not None:
             arr = np.asarray(lv.parents, dtype=np.int64)
             bad = np.flatnonzero(arr >= n_up)
             if bad.size:
@@ -96,4 +95,4 @@ def build_hierarchy(scenario: Scenario, file: str = "<scenario>") -> Hierarchy:
     households[: h % n0] += 1
     staff = tuple(scenario.roles[lv.role].staff_per_unit for lv in levels)
     roles = tuple(lv.role for lv in levels)
-    return Hierarchy(tuple(names), tuple(counts), tuple(parents), households, staff, roles)
+    return Hierarchy(tuple(names), tuple(counts), tuple(parents), households, staff, roles, unit_names)

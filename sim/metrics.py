@@ -44,7 +44,7 @@ class Metrics:
     busy: list[int] = field(default_factory=list)
     busy_area: list[float] = field(default_factory=list)
     busy_last: list[float] = field(default_factory=list)
-    hist: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS + 1, dtype=np.int64))
+    hist: list[int] = field(default_factory=lambda: [0] * (HIST_BINS + 1))  # a list: += on numpy is slow
     zero_settles: int = 0
     backlog: list[int] = field(default_factory=list)  # open cases at each whole day
 
@@ -60,12 +60,20 @@ class Metrics:
 
     # ---- called by the case process
     def start_service(self, li: int, now: float) -> None:
-        self._area(li, now)
-        self.busy[li] += 1
+        busy = self.busy
+        if now > self.warmup:  # _area inlined: called twice per case and level
+            last = self.busy_last[li]
+            self.busy_area[li] += busy[li] * (now - (last if last > self.warmup else self.warmup))
+        self.busy_last[li] = now
+        busy[li] += 1
 
     def end_service(self, li: int, now: float) -> None:
-        self._area(li, now)
-        self.busy[li] -= 1
+        busy = self.busy
+        if now > self.warmup:
+            last = self.busy_last[li]
+            self.busy_area[li] += busy[li] * (now - (last if last > self.warmup else self.warmup))
+        self.busy_last[li] = now
+        busy[li] -= 1
 
     def _area(self, li: int, now: float) -> None:
         last = self.busy_last[li]

@@ -150,3 +150,30 @@ def test_partial_roster_uses_only_staff_on_duty():
             now = week * 168 + t
             busy = ((b.start_h <= now) & (b.close_day * 24 > now)).sum()
             assert busy <= 1
+
+
+def test_follow_up_time_adds_to_settlement_without_occupying_staff():
+    data = tiny()
+    data["roles"]["head"]["staff_per_unit"] = 1
+    data["levels"]["building"]["units"] = 1
+    data["levels"]["building"]["follow_up_days"] = {"default": {"dist": "fixed", "value": 2.0}}
+    rec, cases = run_cases(data)
+    closed = cases[cases.outcome != "open"]
+    assert (closed.level == "building").all()
+    # 2 hours of handling (no queue: the follow-up does not hold the one handler) + 2 days
+    assert closed.days_to_close.min() == pytest.approx(2 / 24 + 2)
+    assert (closed.days_to_close >= 2 / 24 + 2 - 1e-9).all()
+    assert rec.metrics["utilisation.head"] < 0.3  # 0.1 cases/h x 2 h: the 48 h follow-up is not staff time
+    assert rec.metrics["days_to_settle.p50"] == pytest.approx(2 / 24 + 2, rel=0.01)
+
+
+def test_follow_up_past_the_deadline_escalates_at_the_deadline():
+    data = tiny()
+    data["levels"]["building"]["follow_up_days"] = {"default": {"dist": "fixed", "value": 3.0}}
+    data["levels"]["building"]["deadline_days"] = 1.0
+    rec, cases = run_cases(data)
+    closed = cases[cases.outcome != "open"]
+    assert (closed.level == "community").all()
+    assert closed.days_to_close.sub(29 / 24).abs().max() < 1e-9
+    assert rec.metrics["escalated_deadline.building"] >= len(closed)
+    assert rec.metrics["escalated_failed.building"] == 0

@@ -10,7 +10,7 @@ import importlib
 
 from ..cli import EXTRA_COMMANDS
 
-MODULES: list[str] = []
+MODULES: list[str] = ["sensitivity", "report", "plot", "sweep", "staff", "warmup", "reps", "analytic"]
 
 for _name in MODULES:
     EXTRA_COMMANDS.append(importlib.import_module(f"{__name__}.{_name}").register)

@@ -21,8 +21,13 @@ FAILED, CEILING, DEADLINE = "failed", "ceiling", "deadline"
 
 
 def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: int,
-                 hand: list[float], tri: list[float], out: list[float]) -> Iterator[simpy.Event]:
-    """SimPy process of one case arriving at bottom unit ``building`` at time ``t0`` (hours)."""
+                 hand: list[float], tri: list[float], out: list[float], start: int = 0) -> Iterator[simpy.Event]:
+    """SimPy process of one case arriving at bottom unit ``building`` at time ``t0`` (hours).
+
+    ``start`` is the level it enters at (a reporting channel may skip the levels below).
+    Mechanisms hook in where a level has ``hooks`` (a pool or partner instead of its staff;
+    a meeting, pool or partner after it fails) or a closed-loop response time ``respond``.
+    """
     env = m.env
     met = m.metrics
     counted = t0 >= m.warmup
@@ -30,19 +35,33 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         met.arrived += 1
     met.open_now += 1
     escalated = met.escalated
-    for li, lv in enumerate(m.levels):
+    levels = m.levels
+    for li in range(start, len(levels)):
+        lv = levels[li]
+        hooks = lv.hooks
+        if hooks is not None and hooks.before:
+            desk = hooks.pick_before(sev, cat)
+            if desk is not None:  # a pool or partner takes the case instead of the level's staff
+                if (yield from desk.visit(m, sev, counted)):
+                    yield from m.mech.close(m, cid, t0, sev, li, desk, counted)
+                    return
+                if counted:
+                    escalated[FAILED][li] += 1
+                continue
         res = lv.resources[m.ancestors[li][building]] if lv.per_unit else lv.resources[0]
         arrive = env.now
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
         req = res.request()
+        if lv.respond is not None and not (yield from m.mech.loop.respond_wait(m, li, req, counted)):
+            continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:
             yield req
         else:
             deadline += arrive
             if not req.triggered:
-                yield req | env.timeout(deadline - arrive)
+                yield req | env.timeout(deadline - env.now)
                 if not req.triggered:
                     req.cancel()
                     if counted:
@@ -76,11 +95,17 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         yield env.timeout(dur)
         met.end_service(li, env.now)
         res.release(req)
-        if above:
-            if counted:
-                escalated[CEILING][li] += 1
-            continue
-        if out[li] < lv.settle[sev]:
+        if lv.follow_up is not None and not above:
+            follow = lv.follow_up.next(sev)
+            if deadline is not None and env.now + follow > deadline:
+                yield env.timeout(deadline - env.now)
+                if counted:
+                    escalated[DEADLINE][li] += 1
+                continue
+            yield env.timeout(follow)
+        if not above and out[li] < lv.settle[sev]:
+            if m.report_back:
+                yield env.timeout(m.report_back)
             met.open_now -= 1
             if counted:
                 days = (env.now - t0) / 24.0
@@ -88,8 +113,13 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             if m.cases is not None:
                 m.close_record(cid, li, "settled")
             return
+        if hooks is not None and hooks.after:
+            mech = hooks.pick_after(sev, cat)
+            if mech is not None and (yield from mech.visit(m, sev, counted)):
+                yield from m.mech.close(m, cid, t0, sev, li, mech, counted)
+                return
         if counted:
-            escalated[FAILED][li] += 1
+            escalated[CEILING if above else FAILED][li] += 1
     met.open_now -= 1
     if counted:
         met.unresolved += 1

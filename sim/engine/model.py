@@ -14,8 +14,12 @@ import simpy
 from ..hierarchy import Hierarchy, build_hierarchy
 from ..metrics import Metrics
 from ..scenario.schema import Scenario
+from ..streams import stream
 from .arrivals import CaseSource
 from .case import case_process
+from .draws import Durations
+from .mechanisms import build_mechanisms
+from .pools import add_profiles
 from .staff import WeeklyProfile, make_resources, roster_process, weekly_profile
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
@@ -33,6 +37,9 @@ class LevelRuntime:
     ceiling_rank: int  # severities with a higher index are only triaged here
     deadline: float | None  # hours
     closed_hours: bool = False  # on/off roster: a case granted off duty waits for the next shift
+    hooks: Any = None  # mechanisms.LevelHooks when meetings, pools or partners sit at this level
+    respond: float | None = None  # hours: closed-loop response time for cases handed to this level
+    follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
 
 
 @dataclass
@@ -69,6 +76,8 @@ class Model:
         self.levels: list[LevelRuntime] = []
         for li, (name, lv) in enumerate(scenario.levels.items()):
             profile = weekly_profile(scenario.roles[lv.role])
+            if lv.volunteers:  # volunteers and part-timers join the level's handlers
+                profile = add_profiles(profile, *(weekly_profile(scenario.roles[r]) for r in lv.volunteers))
             n_units = self.hierarchy.counts[li]
             per_unit = lv.queue == "per_unit"
             if not per_unit:
@@ -81,9 +90,14 @@ class Model:
             self.levels.append(LevelRuntime(name, resources, per_unit, profile,
                                             [scenario.settle_prob(name, s) for s in sevs], ceiling_rank, deadline,
                                             profile.on_off))
+            if lv.follow_up_days:
+                specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
+                self.levels[-1].follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.stop = self.env.event()
+        self.report_back = 0.0  # hours from settlement to closing the loop with the resident
+        self.mech = build_mechanisms(self)
 
     # ---- processes
     def _arrivals(self) -> Iterator[simpy.Event]:
@@ -91,7 +105,9 @@ class Model:
         source = CaseSource(self.scenario, self.hierarchy, self.seed, self.rep)
         limit = self.scenario.max_open_cases
         cid = 0
+        channels = self.mech.channels if self.mech is not None else None
         for block in source.blocks(self.horizon):
+            entry = channels.assign(block) if channels is not None else None
             for k, t in enumerate(block.times):
                 yield env.timeout(t - env.now)
                 if m.open_now >= limit:
@@ -101,7 +117,8 @@ class Model:
                     self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
                                        self.scenario.categories[block.category[k]]]
                 env.process(case_process(self, cid, t, block.building[k], block.severity[k], block.category[k],
-                                         block.handling[k], block.triage[k], block.outcome[k]))
+                                         block.handling[k], block.triage[k], block.outcome[k],
+                                         entry[k] if entry is not None else 0))
                 cid += 1
 
     def _daily(self) -> Iterator[simpy.Event]:
@@ -127,9 +144,13 @@ class Model:
             self.stop.succeed()
 
     def close_record(self, cid: int, level: int, outcome: str) -> None:
+        self.close_record_at(cid, self.levels[level].name, outcome)
+
+    def close_record_at(self, cid: int, where: str, outcome: str) -> None:
+        """Case row closed at a level or a mechanism (``meeting.<name>``, ``pool.<name>``)."""
         row = self.cases.pop(cid)  # type: ignore[union-attr]
         close_day = self.env.now / 24.0
-        self.closed_rows.append((*row, self.levels[level].name, outcome, close_day, close_day - row[1]))
+        self.closed_rows.append((*row, where, outcome, close_day, close_day - row[1]))
 
     # ---- run
     def run(self) -> ReplicationRecord:
@@ -143,6 +164,8 @@ class Model:
         duty = [lv.profile.on_duty_hours(self.warmup, end) * (len(lv.resources)) for lv in self.levels]
         roles = [lv.role for lv in self.scenario.levels.values()]
         summary = self.metrics.summary(roles, duty, any(t is not None for t in self.targets))
+        if self.mech is not None:
+            summary.update(self.mech.summary(self, end))
         rows = None
         if self.cases is not None:
             rows = self.closed_rows + [(*r, "", "open", float("nan"), float("nan")) for r in self.cases.values()]

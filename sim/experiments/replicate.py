@@ -8,7 +8,6 @@ results are the same whatever the number or kind of workers.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -36,25 +35,24 @@ def run_task(task: Task) -> ReplicationRecord:
     return single_run(task.scenario, task.seed, task.rep, horizon_days=task.horizon_days, record_cases=task.record_cases)
 
 
-def execute(tasks: Sequence[Task], workers: int = 1, progress: Callable[[int], None] | None = None) -> list[ReplicationRecord]:
-    """Run tasks serially or in a local process pool; results come back in task order."""
-    if workers <= 1 or len(tasks) <= 1:
-        out = []
-        for t in tasks:
-            out.append(run_task(t))
-            if progress:
-                progress(1)
-        return out
-    results: list[ReplicationRecord | None] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-        futures = {pool.submit(run_task, t): i for i, t in enumerate(tasks)}
-        from concurrent.futures import as_completed
+def execute(tasks: Sequence[Task], workers: int = 1, progress: Callable[[int], None] | None = None, *,
+            executor: Any = None, scheduler: Any = None, retries: int | None = None) -> list[ReplicationRecord]:
+    """Run tasks serially, in a local process pool or on Dask; results come back in task order.
 
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            if progress:
-                progress(1)
-    return [r for r in results if r is not None]
+    ``executor`` is 'local', 'dask' or an open :class:`~sim.experiments.executors.Executor`
+    (None: the process-wide default, set by the CLI's --executor/--scheduler).
+    """
+    from .executors import DEFAULT_RETRIES, TasksFailed, map_tasks
+
+    outcome = map_tasks(run_task, list(tasks), workers=workers, executor=executor, scheduler=scheduler,
+                        retries=DEFAULT_RETRIES if retries is None else retries,
+                        on_result=(lambda i, r: progress(1)) if progress else None)
+    if outcome.failures:
+        first = outcome.failures[min(outcome.failures)]
+        if first.exception is not None:  # an error in the model: raise it as a serial run would
+            raise first.exception
+        raise TasksFailed(outcome.failures, lambda i: f"replication {tasks[i].rep} (seed {tasks[i].seed})")
+    return outcome.results
 
 
 @dataclass
@@ -109,13 +107,14 @@ def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | N
 
 
 def run(scenario: Scenario, reps: int | None = None, seed: int | None = None, *, horizon_days: float | None = None,
-        workers: int = 1, record_cases: bool = False, progress: Callable[[int], None] | None = None) -> RunResult:
+        workers: int = 1, record_cases: bool = False, progress: Callable[[int], None] | None = None,
+        executor: Any = None, scheduler: Any = None) -> RunResult:
     """Run ``reps`` replications of a scenario and summarise them (mean and 95% t interval)."""
     build_hierarchy(scenario)  # fail early, in the parent process, on an impossible hierarchy
     reps = reps or scenario.replications
     seed = scenario.seed if seed is None else seed
     tasks = make_tasks(scenario, reps, seed, horizon_days, record_cases)
-    records = execute(tasks, workers, progress)
+    records = execute(tasks, workers, progress, executor=executor, scheduler=scheduler)
     return RunResult(scenario, seed, horizon_days if horizon_days is not None else scenario.horizon_days, records)
 
 

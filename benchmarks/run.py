@@ -1,0 +1,348 @@
+"""Benchmarks of the engine: speed per case, events per case, memory, scale, workers, start-up.
+
+Run ``.venv/bin/python benchmarks/run.py`` (``make bench``) or add ``--quick`` for a short run.
+It prints every figure and writes them to ``benchmarks/results.json`` (atomically).
+
+* ladder: the three-level ladder (tests/scenarios/ladder.yaml) in ``sim``, in plain SimPy and
+  in Ciw, run in interleaved rounds in one process so that the ratios are measured under the
+  same machine load; cases per CPU second and per wall second, and SimPy events per case;
+* Fangxing for one year and the synthetic district (1,000,000 households) for one year;
+* linearity: cases per CPU second from a 1,000-household community to the district, and the
+  time to build the district's hierarchy;
+* memory: peak of a 1-year and a 10-year run, each in a fresh subprocess (tracemalloc peak of
+  the run, and the process's maximum resident set size);
+* workers: replications per wall second with 1 and 2 worker processes (interleaved);
+* start-up: wall time of ``sim --help`` and ``sim validate``, and the slowest imports.
+
+Cases per second count every case that arrived (warm-up set to 0 for these runs). CPU time
+(``time.process_time``) is the main clock for single-process figures because the machine
+may be shared; wall-clock figures are reported beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+LADDER = ROOT / "tests" / "scenarios" / "ladder.yaml"
+FANGXING = ROOT / "scenarios" / "fangxing.yaml"
+DISTRICT = ROOT / "scenarios" / "synthetic_district.yaml"
+# The district cut down to one community of 1,000 households: 1 street, 1 community, 3 grids,
+# 6 building heads (about 167 households each, as in the district).
+SMALL_COMMUNITY = {"households": 1000, "levels.street.per_parent": 1, "levels.community.per_parent": 1,
+                   "levels.grid.per_parent": 3, "levels.building.per_parent": 2}
+# One Fangxing-sized community of the district (about 40,000 households).
+ONE_COMMUNITY = {"households": 40000, "levels.street.per_parent": 1, "levels.community.per_parent": 1}
+SEED = 20240426
+
+
+# --------------------------------------------------------------------------- helpers
+def load(path: Path, overrides: dict[str, Any] | None = None):
+    """Load a scenario with warm-up 0 (so every arrival counts as a case) plus overrides."""
+    from sim.scenario import load_scenario
+
+    return load_scenario(path, {"warmup_days": 0, **(overrides or {})})
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """Run fn; return (result, cpu seconds, wall seconds)."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
+def sim_cases(scenario, days: float, rep: int = 0) -> tuple[int, float, float]:
+    """One sim replication: (cases, cpu s, wall s)."""
+    from sim.engine.model import single_run
+
+    rec, cpu, wall = timed(lambda: single_run(scenario, SEED, rep, horizon_days=days))
+    return int(rec.metrics["cases_arrived"]), cpu, wall
+
+
+def sim_events(scenario, days: float) -> dict[str, float]:
+    """Events the SimPy environment processes per case, counted by wrapping ``env.step``."""
+    from sim.engine.model import Model
+
+    model = Model(scenario, SEED, 0, horizon_days=days)
+    env, step, count = model.env, model.env.step, [0]
+
+    def counting_step() -> None:
+        count[0] += 1
+        step()
+
+    env.step = counting_step  # type: ignore[method-assign]
+    rec = model.run()
+    cases = rec.metrics["cases_arrived"]
+    return {"events": count[0], "cases": cases, "events_per_case": count[0] / cases if cases else float("nan")}
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def rate(cases: list[int], secs: list[float]) -> float:
+    """Median of per-round rates."""
+    return med([c / s for c, s in zip(cases, secs) if s > 0])
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover
+        return []
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+# --------------------------------------------------------------------------- sections
+def bench_ladder(quick: bool) -> dict[str, Any]:
+    """sim vs plain SimPy vs Ciw on the ladder, interleaved rounds, and events per case."""
+    from plain_simpy_ladder import run_ciw, run_simpy
+
+    hours = 20_000.0 if quick else 200_000.0
+    ciw_hours = 10_000.0 if quick else 50_000.0
+    rounds = 3
+    sc = load(LADDER)
+    got: dict[str, dict[str, list[float]]] = {k: {"cases": [], "cpu": [], "wall": []} for k in ("sim", "simpy", "ciw")}
+    for r in range(rounds):
+        runs = [("simpy", lambda: run_simpy(hours, seed=r + 1).arrived),
+                ("sim", lambda: sim_cases(sc, hours / 24.0, rep=r)[0]),
+                ("ciw", lambda: run_ciw(ciw_hours, seed=r + 1).arrived)]
+        if r % 2:  # alternate the order so neither tool always runs first
+            runs.reverse()
+        for name, fn in runs:
+            n, cpu, wall = timed(fn)
+            got[name]["cases"].append(n)
+            got[name]["cpu"].append(cpu)
+            got[name]["wall"].append(wall)
+    out: dict[str, Any] = {"horizon_hours": hours, "ciw_horizon_hours": ciw_hours, "rounds": rounds}
+    for name, g in got.items():
+        out[name] = {"cases_per_cpu_s": rate(g["cases"], g["cpu"]), "cases_per_wall_s": rate(g["cases"], g["wall"]),
+                     "cases_per_round": g["cases"]}
+    pair = [(a / b) / (c / d) for a, b, c, d in zip(got["simpy"]["cases"], got["simpy"]["cpu"], got["sim"]["cases"], got["sim"]["cpu"])]
+    out["simpy_over_sim_cpu"] = med(pair)
+    out["sim_over_ciw_cpu"] = out["sim"]["cases_per_cpu_s"] / out["ciw"]["cases_per_cpu_s"]
+    ev_hours = min(hours, 20_000.0)
+    out["sim"]["events"] = sim_events(sc, ev_hours / 24.0)
+    plain = run_simpy(ev_hours, seed=1, count_events=True)
+    out["simpy"]["events"] = {"events": plain.events, "cases": plain.arrived, "events_per_case": plain.events / plain.arrived}
+    s, p, c = out["sim"], out["simpy"], out["ciw"]
+    say(f"ladder ({hours:,.0f} h, {rounds} interleaved rounds; Ciw {ciw_hours:,.0f} h)")
+    say(f"  sim          {s['cases_per_cpu_s']:>9,.0f} cases/CPU-s {s['cases_per_wall_s']:>9,.0f} cases/wall-s"
+        f"  {s['events']['events_per_case']:.2f} events/case")
+    say(f"  plain SimPy  {p['cases_per_cpu_s']:>9,.0f} cases/CPU-s {p['cases_per_wall_s']:>9,.0f} cases/wall-s"
+        f"  {p['events']['events_per_case']:.2f} events/case")
+    say(f"  Ciw          {c['cases_per_cpu_s']:>9,.0f} cases/CPU-s {c['cases_per_wall_s']:>9,.0f} cases/wall-s")
+    say(f"  plain SimPy / sim = {out['simpy_over_sim_cpu']:.3f} (median of paired rounds; target <= 1.2)"
+        f"   sim / Ciw = {out['sim_over_ciw_cpu']:.2f} (target > 1)")
+    return out
+
+
+def bench_scenario(label: str, path: Path, days: float, rounds: int, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cases per second and events per case of one scenario over ``days``."""
+    sc = load(path, overrides)
+    cases, cpu, wall = [], [], []
+    for r in range(rounds):
+        n, c, w = sim_cases(sc, days, rep=r)
+        cases.append(n)
+        cpu.append(c)
+        wall.append(w)
+    ev = sim_events(sc, days)
+    out = {"days": days, "cases_per_run": med(cases), "cases_per_cpu_s": rate(cases, cpu),
+           "cases_per_wall_s": rate(cases, wall), "events_per_case": ev["events_per_case"], "rounds": rounds}
+    say(f"{label:<34} {out['cases_per_run']:>9,.0f} cases/run {out['cases_per_cpu_s']:>9,.0f} cases/CPU-s "
+        f"{out['cases_per_wall_s']:>9,.0f} cases/wall-s  {out['events_per_case']:.2f} events/case")
+    return out
+
+
+def bench_hierarchy(rounds: int = 3) -> dict[str, Any]:
+    """Time to build the district's hierarchy (arrays and ancestors; the networkx graph apart)."""
+    from sim.hierarchy import build_hierarchy
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(DISTRICT)
+    build, graph = [], []
+    for _ in range(rounds):
+        h, _, wall = timed(lambda: build_hierarchy(sc))
+        _, _, wall2 = timed(lambda: h.ancestors)
+        build.append(wall + wall2)
+        _, _, wall3 = timed(lambda: h.graph)
+        graph.append(wall3)
+    out = {"units": list(h.counts), "build_s": min(build), "graph_s": min(graph)}
+    say(f"district hierarchy {h.counts}: built in {out['build_s']:.3f} s (target < 5 s); "
+        f"networkx graph {out['graph_s']:.2f} s")
+    return out
+
+
+def probe(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one replication in this (fresh) process and measure its memory."""
+    import tracemalloc
+
+    from sim.engine.model import single_run
+    from sim.hierarchy import build_hierarchy
+
+    sc = load(Path(spec["path"]), spec.get("overrides"))
+    h = build_hierarchy(sc)
+    h.ancestors  # noqa: B018 - built before measuring
+    if spec["trace"]:
+        tracemalloc.start()
+    t = time.process_time()
+    rec = single_run(sc, SEED, 0, horizon_days=spec["days"], record_cases=spec["record"], hierarchy=h)
+    cpu = time.process_time() - t
+    out = {"cases": rec.metrics["cases_arrived"], "cpu_s": cpu,
+           "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if spec["trace"]:
+        out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return out
+
+
+def run_probe(spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--probe", json.dumps(spec)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_memory(quick: bool) -> dict[str, Any]:
+    """Peak memory of 1-year and 10-year Fangxing runs, each in a fresh subprocess."""
+    out: dict[str, Any] = {"scenario": "fangxing"}
+    variants = [(False, "trace"), (False, "rss")] + ([] if quick else [(True, "trace")])
+    for record, kind in variants:
+        for years in (1, 10):
+            spec = {"path": str(FANGXING), "days": 365.0 * years, "record": record, "trace": kind == "trace"}
+            res = run_probe(spec)
+            out[f"{'records' if record else 'plain'}.{kind}.{years}y"] = res
+        a, b = out[f"{'records' if record else 'plain'}.{kind}.1y"], out[f"{'records' if record else 'plain'}.{kind}.10y"]
+        key = "traced_peak_mb" if kind == "trace" else "maxrss_mb"
+        ratio = b[key] / a[key]
+        out[f"{'records' if record else 'plain'}.{kind}.ratio_10y_1y"] = ratio
+        what = "with case records" if record else "no case records"
+        measure = "tracemalloc peak of the run" if kind == "trace" else "max resident set of the process"
+        say(f"memory Fangxing {what:<16} {measure:<32} 1 y {a[key]:7.2f} MB  10 y {b[key]:7.2f} MB  "
+            f"ratio {ratio:.2f}{' (target <= 1.2)' if not record else ''}")
+    return out
+
+
+def bench_workers(quick: bool) -> dict[str, Any]:
+    """Replications per wall second with 1 and 2 local worker processes, interleaved."""
+    from sim.experiments.replicate import Task, execute
+
+    sc = load(FANGXING)
+    reps = 4 if quick else 8
+    days = 365.0
+    tasks = [Task(sc, SEED, r, days) for r in range(reps)]
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    for order in ((1, 2), (2, 1)) if quick else ((1, 2), (2, 1), (1, 2)):
+        for w in order:
+            _, _, wall = timed(lambda: execute(tasks, workers=w))
+            walls[w].append(wall)
+    r1, r2 = reps / med(walls[1]), reps / med(walls[2])
+    out = {"reps": reps, "days": days, "reps_per_s_1": r1, "reps_per_s_2": r2, "ratio": r2 / r1,
+           "walls": {str(k): v for k, v in walls.items()}, "cpu_count": os.cpu_count(), "load_average": load_average()}
+    say(f"workers: Fangxing 1 y x {reps} reps: 1 worker {r1:.2f} reps/s, 2 workers {r2:.2f} reps/s, "
+        f"ratio {out['ratio']:.2f} (target >= 1.8; {os.cpu_count()} CPUs, load {out['load_average']})")
+    return out
+
+
+def bench_startup(quick: bool) -> dict[str, Any]:
+    """Wall time of `sim --help` and `sim validate` in fresh processes, and the slowest imports."""
+    sim_exe = Path(sys.executable).with_name("sim")
+    base = [str(sim_exe)] if sim_exe.exists() else [sys.executable, "-m", "sim.cli"]
+    cmds = {"help": base + ["--help"], "validate": base + ["validate", str(FANGXING)]}
+    n = 3 if quick else 7
+    out: dict[str, Any] = {}
+    for name, cmd in cmds.items():
+        walls = []
+        for _ in range(n):
+            _, _, wall = timed(lambda: subprocess.run(cmd, capture_output=True, cwd=ROOT, check=True))
+            walls.append(wall)
+        out[name] = {"best_s": min(walls), "median_s": med(walls)}
+    # Cumulative import times of `sim validate`'s modules (python -X importtime), slowest first.
+    code = "import sys; sys.argv=['sim','validate',%r]; from sim.cli import main; main()" % str(FANGXING)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=ROOT)
+    rows = []  # (cumulative microseconds, module) of top-level imports (not indented)
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cum, name = line[len("import time:"):].split("|", 2)
+            if cum.strip().isdigit() and name[1:] == name[1:].lstrip():
+                rows.append((int(cum), name.strip()))
+    out["validate_top_imports_us"] = [(name, us) for us, name in sorted(rows, reverse=True)][:8]
+    say(f"start-up: sim --help {out['help']['best_s']:.3f} s (median {out['help']['median_s']:.3f}), "
+        f"sim validate {out['validate']['best_s']:.3f} s (median {out['validate']['median_s']:.3f}); target < 0.5 s")
+    say("  slowest top-level imports of validate: " + ", ".join(f"{n} {us / 1e3:.0f} ms" for n, us in out["validate_top_imports_us"][:5]))
+    return out
+
+
+# --------------------------------------------------------------------------- main
+SECTIONS = ("ladder", "scenarios", "hierarchy", "memory", "workers", "startup")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short runs (about a minute): rough figures")
+    ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"), help="JSON file to write")
+    ap.add_argument("--probe", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.probe:
+        print(json.dumps(probe(json.loads(args.probe))))
+        return 0
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    import simpy
+
+    results: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick,
+        "python": platform.python_version(), "simpy": simpy.__version__, "machine": platform.machine(),
+        "cpu_count": os.cpu_count(), "load_average_start": load_average(),
+    }
+    q = args.quick
+    if "ladder" in only:
+        results["ladder"] = bench_ladder(q)
+    if "scenarios" in only:
+        say("scenarios (warm-up 0; median of rounds)")
+        sc: dict[str, Any] = {}
+        sc["fangxing_1y"] = bench_scenario("Fangxing, 1 year", FANGXING, 365.0, 3)
+        sc["district_1y"] = bench_scenario("synthetic district, 1M households, 1 y", DISTRICT, 60.0 if q else 365.0, 1 if q else 2)
+        # Linearity: per-case cost from a 1,000-household community to the district, similar case counts.
+        sc["community_1000"] = bench_scenario("district cut to 1,000 households", DISTRICT, 36_500.0 if q else 182_500.0,
+                                              1 if q else 2, SMALL_COMMUNITY)
+        sc["community_40000"] = bench_scenario("district cut to one 40,000-hh community", DISTRICT, 1_095.0 if q else 5_475.0,
+                                               1 if q else 2, ONE_COMMUNITY)
+        lo = min(sc[k]["cases_per_cpu_s"] for k in ("community_1000", "community_40000", "district_1y"))
+        hi = max(sc[k]["cases_per_cpu_s"] for k in ("community_1000", "community_40000", "district_1y"))
+        sc["linearity_min_over_max"] = lo / hi
+        say(f"  linearity: slowest / fastest cases per CPU second = {lo / hi:.2f} (target >= 0.8)")
+        results["scenarios"] = sc
+    if "hierarchy" in only:
+        results["hierarchy"] = bench_hierarchy()
+    if "memory" in only:
+        results["memory"] = bench_memory(q)
+    if "workers" in only:
+        results["workers"] = bench_workers(q)
+    if "startup" in only:
+        results["startup"] = bench_startup(q)
+    results["load_average_end"] = load_average()
+    results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    from sim.io import atomic_write_json
+
+    atomic_write_json(args.out, results)
+    say(f"wrote {args.out} (load average {results['load_average_start']} -> {results['load_average_end']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Executors: map a picklable function over tasks, locally or on a Dask cluster.
+
+Every executor returns results in task order, whatever order the tasks finish in, so a
+result never depends on the number or kind of workers. ``on_result(i, value)`` is called in
+the calling process as each task finishes (a sweep writes finished points from it).
+
+* ``serial``: in this process (``workers <= 1``).
+* ``local``: a :class:`concurrent.futures.ProcessPoolExecutor`. If a worker process dies
+  (``BrokenProcessPool``: killed, out of memory, ``os._exit``), the pool is rebuilt and the
+  unfinished tasks are retried; once a pool has broken twice, the remaining tasks run one per
+  fresh pool so that a task that always kills its worker is found and reported on its own.
+* ``dask``: a ``dask.distributed`` client on ``scheduler`` (an address), or on a
+  ``LocalCluster`` started for the session when no address is given. The scheduler
+  reschedules tasks whose worker died; imports are lazy so ``sim --help`` stays quick.
+
+A task that raises an ordinary exception is not retried (it would raise again); it is
+reported as a :class:`Failure` with the exception.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+EXECUTORS = ("local", "dask")
+DEFAULT_RETRIES = 2
+
+
+@dataclass
+class Failure:
+    """Why one task produced no result."""
+
+    index: int
+    reason: str
+    exception: BaseException | None = None
+    attempts: int = 1
+
+
+@dataclass
+class MapOutcome:
+    """Results in task order (``None`` where a task failed) and the failures by task index."""
+
+    results: list[Any]
+    failures: dict[int, Failure] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class TasksFailed(RuntimeError):
+    """Some tasks failed even after retries; ``failures`` says which and why."""
+
+    def __init__(self, failures: dict[int, Failure], describe: Callable[[int], str] | None = None):
+        self.failures = failures
+        lines = [f"{describe(i) if describe else f'task {i}'}: {f.reason}" for i, f in sorted(failures.items())]
+        super().__init__(f"{len(failures)} task(s) failed:\n" + "\n".join(lines))
+
+
+def resolve_workers(workers: int | None) -> int:
+    """``0`` or ``None`` means one worker per CPU core."""
+    if not workers:
+        return max(1, os.cpu_count() or 1)
+    return max(1, int(workers))
+
+
+# --------------------------------------------------------------------------- process-wide default
+_DEFAULT: dict[str, Any] = {"kind": "local", "scheduler": None}
+
+
+def set_default(kind: str | None = None, scheduler: str | None = None) -> None:
+    """The executor used when a caller does not name one (the CLI sets it from --executor/--scheduler)."""
+    if scheduler and not kind:
+        kind = "dask"
+    if kind and kind not in EXECUTORS:
+        raise ValueError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+    _DEFAULT["kind"] = kind or "local"
+    _DEFAULT["scheduler"] = scheduler
+
+
+def default_kind() -> tuple[str, str | None]:
+    return _DEFAULT["kind"], _DEFAULT["scheduler"]
+
+
+# --------------------------------------------------------------------------- executors
+class Executor:
+    """Maps a function over items; subclasses say where the work runs."""
+
+    workers: int = 1
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *,
+            on_result: Callable[[int, Any], None] | None = None) -> MapOutcome:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs tasks one after another in this process."""
+
+    def map(self, fn, items, *, on_result=None):
+        out = MapOutcome([None] * len(items))
+        for i, item in enumerate(items):
+            try:
+                value = fn(item)
+            except Exception as exc:  # reported, not retried: it would fail again
+                out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
+                continue
+            out.results[i] = value
+            if on_result:
+                on_result(i, value)
+        return out
+
+
+class LocalExecutor(Executor):
+    """A local process pool that survives workers dying (see the module docstring)."""
+
+    def __init__(self, workers: int = 2, retries: int = DEFAULT_RETRIES):
+        self.workers = resolve_workers(workers)
+        self.retries = retries
+
+    def map(self, fn, items, *, on_result=None):
+        if self.workers <= 1 or len(items) <= 1:
+            return SerialExecutor().map(fn, items, on_result=on_result)
+        out = MapOutcome([None] * len(items))
+        attempts = {i: 0 for i in range(len(items))}
+        alone = {i: 0 for i in range(len(items))}
+        pending = list(range(len(items)))
+        # Shared pool: the first run and, if it broke, one rebuild for every unfinished task.
+        for _ in range(2 if self.retries else 1):
+            if not pending:
+                break
+            for i in pending:
+                attempts[i] += 1
+            pending = self._run_batch(fn, items, pending, out, on_result, self.workers)
+        # Still breaking: run each remaining task alone, so the one that kills its worker is known.
+        for i in pending:
+            while True:
+                if alone[i] >= self.retries:
+                    out.failures[i] = Failure(i, f"worker process died on each of {attempts[i]} attempts "
+                                                 f"(BrokenProcessPool; {alone[i]} of them running alone)",
+                                              attempts=attempts[i])
+                    break
+                attempts[i] += 1
+                alone[i] += 1
+                if not self._run_batch(fn, items, [i], out, on_result, 1):
+                    break
+        return out
+
+    def _run_batch(self, fn, items, batch, out: MapOutcome, on_result, workers: int) -> list[int]:
+        """Run a batch in a fresh pool; return the indices left unfinished because the pool broke."""
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(batch)))
+        died: list[int] = []
+        try:
+            futures = {pool.submit(fn, items[i]): i for i in batch}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    value = fut.result()
+                except BrokenProcessPool:
+                    died.append(i)
+                    continue
+                except Exception as exc:
+                    out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
+                    continue
+                out.results[i] = value
+                if on_result:
+                    on_result(i, value)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return sorted(died)
+
+
+class DaskExecutor(Executor):
+    """A ``dask.distributed`` client; starts a LocalCluster when no scheduler address is given."""
+
+    def __init__(self, scheduler: str | Any | None = None, workers: int = 2, retries: int = DEFAULT_RETRIES):
+        from dask.distributed import Client, LocalCluster
+
+        self.retries = retries
+        self._cluster = None
+        if scheduler is None:
+            self.workers = resolve_workers(workers)
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                         dashboard_address=None)
+            self.client = Client(self._cluster)
+        elif isinstance(scheduler, str):
+            self.client = Client(scheduler)
+        else:  # an existing Client or cluster object
+            self.client = scheduler if hasattr(scheduler, "map") else Client(scheduler)
+        self._own_client = not (scheduler is not None and not isinstance(scheduler, str) and hasattr(scheduler, "map"))
+        self.workers = max(1, sum(self.client.nthreads().values()))  # task slots on the cluster
+
+    def map(self, fn, items, *, on_result=None):
+        from dask.distributed import as_completed
+
+        out = MapOutcome([None] * len(items))
+        if not items:
+            return out
+        # A task whose worker dies is rescheduled by the scheduler itself (up to the
+        # distributed.scheduler.allowed-failures setting, then KilledWorker); ``retries`` here
+        # re-runs tasks that raised, which only helps with transient faults on remote machines.
+        futures = self.client.map(fn, list(items), pure=False, retries=self.retries)
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                i = index[fut.key]
+                if fut.status == "error":
+                    exc = fut.exception()
+                    out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
+                    continue
+                value = fut.result()
+                out.results[i] = value
+                if on_result:
+                    on_result(i, value)
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return out
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(kind: str | None = None, workers: int = 1, scheduler: str | Any | None = None,
+                  retries: int = DEFAULT_RETRIES) -> Executor:
+    """The executor for ``kind`` ('local' or 'dask'; None: the process-wide default)."""
+    if kind is None and scheduler is None:
+        kind, scheduler = default_kind()
+    if scheduler is not None and kind in (None, "local"):
+        kind = "dask"
+    if kind == "dask":
+        return DaskExecutor(scheduler, workers=workers, retries=retries)
+    if kind not in (None, "local"):
+        raise ValueError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+    return LocalExecutor(workers, retries=retries) if resolve_workers(workers) > 1 else SerialExecutor()
+
+
+@contextmanager
+def executor_session(executor: Executor | str | None = None, workers: int = 1, scheduler: str | Any | None = None,
+                     retries: int = DEFAULT_RETRIES) -> Iterator[Executor]:
+    """Use a given executor as is, or make one for the block and close it afterwards."""
+    if isinstance(executor, Executor):
+        yield executor
+        return
+    ex = make_executor(executor, workers, scheduler, retries)
+    try:
+        yield ex
+    finally:
+        ex.close()
+
+
+def map_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 1, executor: Executor | str | None = None,
+              scheduler: str | Any | None = None, retries: int = DEFAULT_RETRIES,
+              on_result: Callable[[int, Any], None] | None = None) -> MapOutcome:
+    """Map ``fn`` over ``items`` with the chosen executor; results in item order."""
+    with executor_session(executor, workers, scheduler, retries) as ex:
+        return ex.map(fn, items, on_result=on_result)

@@ -1,0 +1,256 @@
+"""Parameter sweeps: the Cartesian product of settings, resumable, as one tidy table.
+
+A sweep point is a dict of dotted key paths to values, applied to the resolved scenario
+data with :func:`sim.scenario.apply_overrides` and validated again. Every point runs the
+same seed and replication numbers (common random numbers across points).
+
+Resume: each finished point is written atomically to ``OUT/points/<hash>.json`` (hash of
+the point's overrides, replications, seed, horizon and base scenario) before the sweep moves
+on; a rerun reads finished points instead of running them. The final ``sweep.csv``,
+``sweep.parquet`` and ``manifest.json`` are written atomically too, so an interruption
+(Ctrl-C, a crash, a killed worker) never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+
+from ..io import atomic_write_bytes, atomic_write_json
+from ..scenario import ScenarioError, apply_overrides, load_scenario_full, validate_data
+from ..scenario.loader import Problem, parse_value, scenario_hash
+from ..scenario.schema import Scenario
+from .executors import DEFAULT_RETRIES, Executor, executor_session
+from .replicate import Task
+from .stats import summarise
+
+POINTS_DIR = "points"
+TABLE_COLUMNS = ["metric", "mean", "ci_low", "ci_high", "n"]
+
+
+# --------------------------------------------------------------------------- the base scenario
+@dataclass(frozen=True)
+class Base:
+    """The resolved scenario a sweep or search starts from."""
+
+    data: dict[str, Any]
+    file: str
+    scenario: Scenario
+
+    @property
+    def hash(self) -> str:
+        return scenario_hash(self.data)
+
+
+def resolve_base(scenario_or_path: Scenario | str | Path | Any, overrides: Mapping[str, Any] | Sequence[str] | None = None) -> Base:
+    """A Base from a scenario file path, a LoadedScenario or a Scenario object."""
+    if isinstance(scenario_or_path, (str, Path)):
+        ld = load_scenario_full(scenario_or_path, overrides or None)
+        return Base(ld.data, ld.path, ld.scenario)
+    if hasattr(scenario_or_path, "data") and hasattr(scenario_or_path, "scenario"):  # LoadedScenario
+        data = scenario_or_path.data
+        file = scenario_or_path.path
+    elif isinstance(scenario_or_path, Scenario):
+        data = scenario_or_path.model_dump(mode="json", exclude_none=True)
+        file = "<scenario>"
+    else:
+        raise TypeError(f"expected a scenario path or Scenario, got {type(scenario_or_path).__name__}")
+    if overrides:
+        data = apply_overrides(data, overrides)
+    return Base(data, file, validate_data(data, file))
+
+
+def point_scenario(base: Base, point: Mapping[str, Any]) -> Scenario:
+    """The base scenario with a point's overrides applied and validated."""
+    data = apply_overrides(base.data, dict(point), file=f"{base.file} (sweep point)")
+    return validate_data(data, base.file)
+
+
+# --------------------------------------------------------------------------- grids and points
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``["a.b=1,2,3", ...]`` to ``{"a.b": [1, 2, 3]}``; values are YAML scalars."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not values.strip():
+            raise ScenarioError([Problem("--grid", item, "expected key.path=v1,v2,...")])
+        grid[key] = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
+    return grid
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """The Cartesian product, the last key varying fastest."""
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def point_hash(point: Mapping[str, Any], reps: int, seed: int, horizon_days: float | None, base_hash: str) -> str:
+    """Identity of a finished point: its overrides, replications, seed, horizon and base scenario."""
+    blob = json.dumps({"overrides": dict(point), "reps": reps, "seed": seed, "horizon_days": horizon_days,
+                       "scenario": base_hash}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _point_task(task: Task) -> dict[str, float]:
+    """One replication of one point; only the metrics travel back (module-level: picklable)."""
+    from ..engine.model import single_run
+
+    rec = single_run(task.scenario, task.seed, task.rep, horizon_days=task.horizon_days)
+    return {k: float(v) for k, v in rec.metrics.items()}
+
+
+def point_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """metric, mean, ci_low, ci_high, n of a point document."""
+    return summarise(pd.DataFrame(doc["replications"]))
+
+
+class PointsFailed(RuntimeError):
+    """Some points could not be run; every finished point was still written."""
+
+    def __init__(self, failures: dict[int, tuple[dict[str, Any], str]]):
+        self.failures = failures
+        lines = [f"  {_label(p)}: {why}" for _, (p, why) in sorted(failures.items())]
+        super().__init__(f"{len(failures)} point(s) failed:\n" + "\n".join(lines))
+
+
+def _label(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items()) or "(base scenario)"
+
+
+# --------------------------------------------------------------------------- evaluation
+def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, seed: int, horizon_days: float | None,
+                    ex: Executor, *, cache_dir: str | Path | None = None,
+                    progress: Callable[[int], None] | None = None) -> tuple[list[dict[str, Any] | None], dict[int, tuple[dict, str]]]:
+    """Run (or read back) every point; returns the point documents in order and the failures.
+
+    A point document holds its overrides, seed, replications and the per-replication metrics
+    (``replications``: metric -> list of values). Finished points are written to ``cache_dir``
+    as soon as their last replication is in, before anything else happens.
+    """
+    scenarios = []
+    problems: list[Problem] = []
+    for p in points:
+        try:
+            scenarios.append(point_scenario(base, p))
+        except ScenarioError as exc:
+            problems += [Problem(pr.file, pr.path, f"{pr.message} (sweep point {_label(p)})", pr.line, pr.column)
+                         for pr in exc.problems]
+    if problems:
+        raise ScenarioError(problems)
+    cache = Path(cache_dir) / POINTS_DIR if cache_dir is not None else None
+    hashes = [point_hash(p, reps, seed, horizon_days, base.hash) for p in points]
+    docs: list[dict[str, Any] | None] = [None] * len(points)
+    todo: list[int] = []
+    for i, h in enumerate(hashes):
+        f = cache / f"{h}.json" if cache else None
+        if f is not None and f.exists():
+            docs[i] = json.loads(f.read_text(encoding="utf-8"))
+            if progress:
+                progress(1)
+        else:
+            todo.append(i)
+    tasks: list[Task] = []
+    owner: list[int] = []
+    for i in todo:
+        for rep in range(reps):
+            tasks.append(Task(scenarios[i], seed, rep, horizon_days))
+            owner.append(i)
+    partial: dict[int, dict[int, dict[str, float]]] = {i: {} for i in todo}
+
+    def finished(k: int, metrics: dict[str, float]) -> None:
+        i = owner[k]
+        partial[i][tasks[k].rep] = metrics
+        if len(partial[i]) < reps:
+            return
+        got = partial.pop(i)
+        per_rep = [got[r] for r in range(reps)]
+        names = list(per_rep[0])
+        doc = {"overrides": dict(points[i]), "hash": hashes[i], "reps": reps, "seed": seed, "horizon_days": horizon_days,
+               "scenario_hash": base.hash, "replications": {m: [rec.get(m, float("nan")) for rec in per_rep] for m in names}}
+        text = json.dumps(doc, sort_keys=False, default=float)
+        if cache is not None:
+            atomic_write_bytes(cache / f"{hashes[i]}.json", text.encode("utf-8"))
+        docs[i] = json.loads(text)  # the same round trip as a resumed point, so both give identical tables
+        if progress:
+            progress(1)
+
+    outcome = ex.map(_point_task, tasks, on_result=finished)
+    failures: dict[int, tuple[dict, str]] = {}
+    for k, f in outcome.failures.items():
+        i = owner[k]
+        failures.setdefault(i, (dict(points[i]), f"replication {tasks[k].rep}: {f.reason}"))
+    return docs, failures
+
+
+def tidy_table(keys: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per point and metric: the varied key paths, then metric, mean, ci_low, ci_high, n."""
+    frames = []
+    for doc in docs:
+        s = point_summary(doc)
+        for j, k in enumerate(keys):
+            s.insert(j, k, [doc["overrides"][k]] * len(s))
+        frames.append(s)
+    if not frames:
+        return pd.DataFrame(columns=[*keys, *TABLE_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_table(out: Path, table: pd.DataFrame, stem: str) -> None:
+    """CSV and Parquet, each written atomically."""
+    atomic_write_bytes(out / f"{stem}.csv", table.to_csv(index=False).encode("utf-8"))
+    try:
+        blob = table.to_parquet(index=False)
+    except Exception:  # mixed-type key columns: store them as text in Parquet
+        fixed = table.copy()
+        for c in fixed.columns:
+            if fixed[c].dtype == object:
+                fixed[c] = fixed[c].astype(str)
+        blob = fixed.to_parquet(index=False)
+    atomic_write_bytes(out / f"{stem}.parquet", blob)
+
+
+# --------------------------------------------------------------------------- the public function
+def sweep(scenario_or_path: Scenario | str | Path, grid: Mapping[str, Sequence[Any]], reps: int | None = None,
+          seed: int | None = None, out: str | Path | None = None, workers: int = 1, *,
+          horizon_days: float | None = None, overrides: Mapping[str, Any] | Sequence[str] | None = None,
+          executor: Executor | str | None = None, scheduler: Any = None, retries: int = DEFAULT_RETRIES,
+          progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Run every point of ``grid`` (key path -> values) and return the tidy sweep table.
+
+    With ``out``, finished points are kept in ``out/points`` (a rerun resumes) and the table
+    is written as ``sweep.csv``/``sweep.parquet`` with a ``manifest.json``. If some points
+    fail even after retries, every other point is still written and :class:`PointsFailed`
+    says which failed and why.
+    """
+    t0 = time.perf_counter()
+    base = resolve_base(scenario_or_path, overrides)
+    reps = reps or base.scenario.replications
+    seed = base.scenario.seed if seed is None else seed
+    points = grid_points(grid)
+    outdir = Path(out) if out is not None else None
+    with executor_session(executor, workers, scheduler, retries) as ex:
+        docs, failures = evaluate_points(base, points, reps, seed, horizon_days, ex, cache_dir=outdir, progress=progress)
+    if failures:
+        if outdir is not None:
+            atomic_write_json(outdir / "failures.json", [{"point": p, "reason": why} for _, (p, why) in sorted(failures.items())])
+        raise PointsFailed(failures)
+    table = tidy_table(list(grid), [d for d in docs if d is not None])
+    if outdir is not None:
+        from ..provenance import package_versions
+
+        (outdir / "failures.json").unlink(missing_ok=True)
+        write_table(outdir, table, "sweep")
+        atomic_write_json(outdir / "manifest.json", {
+            "kind": "sweep", "scenario_file": base.file, "scenario_hash": base.hash, "scenario": base.data,
+            "grid": {k: list(v) for k, v in grid.items()}, "replications": reps, "seed": seed, "horizon_days": horizon_days,
+            "points": [{"overrides": d["overrides"], "hash": d["hash"]} for d in docs if d is not None],
+            "versions": package_versions(), "elapsed_seconds": time.perf_counter() - t0})
+    return table
