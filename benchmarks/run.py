@@ -88,6 +88,12 @@ def sim_events(scenario, days: float) -> dict[str, float]:
     return {"events": count[0], "cases": cases, "events_per_case": count[0] / cases if cases else float("nan")}
 
 
+def child_cpu() -> float:
+    """CPU seconds used so far by finished child processes (user + system)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
@@ -113,9 +119,10 @@ def bench_ladder(quick: bool) -> dict[str, Any]:
     """sim vs plain SimPy vs Ciw on the ladder, interleaved rounds, and events per case."""
     from plain_simpy_ladder import run_ciw, run_simpy
 
-    hours = 20_000.0 if quick else 200_000.0
-    ciw_hours = 10_000.0 if quick else 50_000.0
-    rounds = 3
+    # Many short interleaved rounds: the median of paired ratios resists a shared machine's noise.
+    hours = 20_000.0 if quick else 50_000.0
+    ciw_hours = 10_000.0 if quick else 15_000.0
+    rounds = 3 if quick else 9
     sc = load(LADDER)
     got: dict[str, dict[str, list[float]]] = {k: {"cases": [], "cpu": [], "wall": []} for k in ("sim", "simpy", "ciw")}
     for r in range(rounds):
@@ -162,10 +169,13 @@ def bench_scenario(label: str, path: Path, days: float, rounds: int, overrides: 
         cpu.append(c)
         wall.append(w)
     ev = sim_events(sc, days)
+    _, setup_cpu, _ = timed(lambda: sim_cases(sc, 1.0))  # a one-day run: the fixed cost of a replication
     out = {"days": days, "cases_per_run": med(cases), "cases_per_cpu_s": rate(cases, cpu),
-           "cases_per_wall_s": rate(cases, wall), "events_per_case": ev["events_per_case"], "rounds": rounds}
-    say(f"{label:<34} {out['cases_per_run']:>9,.0f} cases/run {out['cases_per_cpu_s']:>9,.0f} cases/CPU-s "
-        f"{out['cases_per_wall_s']:>9,.0f} cases/wall-s  {out['events_per_case']:.2f} events/case")
+           "cases_per_wall_s": rate(cases, wall), "events_per_case": ev["events_per_case"], "rounds": rounds,
+           "one_day_run_cpu_s": setup_cpu}
+    say(f"{label:<42} {out['cases_per_run']:>9,.0f} cases/run {out['cases_per_cpu_s']:>8,.0f} cases/CPU-s "
+        f"{out['cases_per_wall_s']:>8,.0f} cases/wall-s {out['events_per_case']:6.2f} events/case  "
+        f"(a 1-day run: {setup_cpu * 1e3:.0f} ms CPU)")
     return out
 
 
@@ -183,7 +193,7 @@ def bench_hierarchy(rounds: int = 3) -> dict[str, Any]:
         _, _, wall3 = timed(lambda: h.graph)
         graph.append(wall3)
     out = {"units": list(h.counts), "build_s": min(build), "graph_s": min(graph)}
-    say(f"district hierarchy {h.counts}: built in {out['build_s']:.3f} s (target < 5 s); "
+    say(f"district hierarchy {h.counts}: built in {out['build_s'] * 1e3:.1f} ms (target < 5 s); "
         f"networkx graph {out['graph_s']:.2f} s")
     return out
 
@@ -198,17 +208,30 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
     sc = load(Path(spec["path"]), spec.get("overrides"))
     h = build_hierarchy(sc)
     h.ancestors  # noqa: B018 - built before measuring
+    rss_before = vm_kb("VmRSS") / 1024.0
     if spec["trace"]:
         tracemalloc.start()
     t = time.process_time()
     rec = single_run(sc, SEED, 0, horizon_days=spec["days"], record_cases=spec["record"], hierarchy=h)
     cpu = time.process_time() - t
-    out = {"cases": rec.metrics["cases_arrived"], "cpu_s": cpu,
-           "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    # VmHWM is this process image's peak (ru_maxrss would carry the parent's peak across exec).
+    out = {"cases": rec.metrics["cases_arrived"], "cpu_s": cpu, "rss_before_run_mb": rss_before,
+           "maxrss_mb": vm_kb("VmHWM") / 1024.0}
     if spec["trace"]:
         out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     return out
+
+
+def vm_kb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status, in kB (Linux); ru_maxrss elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def run_probe(spec: dict[str, Any]) -> dict[str, Any]:
@@ -218,22 +241,24 @@ def run_probe(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_memory(quick: bool) -> dict[str, Any]:
-    """Peak memory of 1-year and 10-year Fangxing runs, each in a fresh subprocess."""
-    out: dict[str, Any] = {"scenario": "fangxing"}
-    variants = [(False, "trace"), (False, "rss")] + ([] if quick else [(True, "trace")])
-    for record, kind in variants:
-        for years in (1, 10):
-            spec = {"path": str(FANGXING), "days": 365.0 * years, "record": record, "trace": kind == "trace"}
-            res = run_probe(spec)
-            out[f"{'records' if record else 'plain'}.{kind}.{years}y"] = res
-        a, b = out[f"{'records' if record else 'plain'}.{kind}.1y"], out[f"{'records' if record else 'plain'}.{kind}.10y"]
-        key = "traced_peak_mb" if kind == "trace" else "maxrss_mb"
-        ratio = b[key] / a[key]
-        out[f"{'records' if record else 'plain'}.{kind}.ratio_10y_1y"] = ratio
-        what = "with case records" if record else "no case records"
-        measure = "tracemalloc peak of the run" if kind == "trace" else "max resident set of the process"
-        say(f"memory Fangxing {what:<16} {measure:<32} 1 y {a[key]:7.2f} MB  10 y {b[key]:7.2f} MB  "
-            f"ratio {ratio:.2f}{' (target <= 1.2)' if not record else ''}")
+    """Peak memory of 1-year and 10-year runs, each in a fresh subprocess."""
+    subjects = [("fangxing", FANGXING)] + ([] if quick else [("ladder", LADDER)])
+    out: dict[str, Any] = {}
+    for name, path in subjects:
+        variants = [(False, "trace"), (False, "rss")] + ([] if quick or name != "fangxing" else [(True, "trace")])
+        for record, kind in variants:
+            tag = f"{name}.{'records' if record else 'plain'}.{kind}"
+            for years in (1, 10):
+                out[f"{tag}.{years}y"] = run_probe({"path": str(path), "days": 365.0 * years, "record": record,
+                                                    "trace": kind == "trace"})
+            a, b = out[f"{tag}.1y"], out[f"{tag}.10y"]
+            key = "traced_peak_mb" if kind == "trace" else "maxrss_mb"
+            out[f"{tag}.ratio_10y_1y"] = ratio = b[key] / a[key]
+            what = "with case records" if record else "no case records"
+            measure = "tracemalloc peak during the run" if kind == "trace" else "max resident set of the process"
+            say(f"memory {name:<8} {what:<17} {measure:<32} 1 y {a[key]:7.2f} MB  10 y {b[key]:7.2f} MB  "
+                f"ratio {ratio:.2f}{'' if record else ' (target <= 1.2)'}  [{a['cases']:,.0f} / {b['cases']:,.0f} cases"
+                + (f"; {a['rss_before_run_mb']:.1f} MB before the run]" if kind == "rss" else "]"))
     return out
 
 
@@ -242,35 +267,41 @@ def bench_workers(quick: bool) -> dict[str, Any]:
     from sim.experiments.replicate import Task, execute
 
     sc = load(FANGXING)
-    reps = 4 if quick else 8
-    days = 365.0
+    reps, days = (4, 730.0) if quick else (8, 1825.0)
     tasks = [Task(sc, SEED, r, days) for r in range(reps)]
     walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     for order in ((1, 2), (2, 1)) if quick else ((1, 2), (2, 1), (1, 2)):
         for w in order:
-            _, _, wall = timed(lambda: execute(tasks, workers=w))
+            c0 = child_cpu()
+            _, cpu, wall = timed(lambda: execute(tasks, workers=w))
             walls[w].append(wall)
+            cpus[w].append(cpu + child_cpu() - c0)
     r1, r2 = reps / med(walls[1]), reps / med(walls[2])
     out = {"reps": reps, "days": days, "reps_per_s_1": r1, "reps_per_s_2": r2, "ratio": r2 / r1,
-           "walls": {str(k): v for k, v in walls.items()}, "cpu_count": os.cpu_count(), "load_average": load_average()}
-    say(f"workers: Fangxing 1 y x {reps} reps: 1 worker {r1:.2f} reps/s, 2 workers {r2:.2f} reps/s, "
-        f"ratio {out['ratio']:.2f} (target >= 1.8; {os.cpu_count()} CPUs, load {out['load_average']})")
+           "walls": {str(k): v for k, v in walls.items()}, "cpu_s": {str(k): v for k, v in cpus.items()},
+           "cpu_count": os.cpu_count(), "load_average": load_average()}
+    say(f"workers: Fangxing {days / 365:.0f} y x {reps} reps: 1 worker {r1:.2f} reps/s, 2 workers {r2:.2f} reps/s, "
+        f"ratio {out['ratio']:.2f} (target >= 1.8); CPU s per batch 1 w {med(cpus[1]):.1f}, 2 w {med(cpus[2]):.1f}; "
+        f"{os.cpu_count()} CPUs, load {out['load_average']}")
     return out
 
 
 def bench_startup(quick: bool) -> dict[str, Any]:
-    """Wall time of `sim --help` and `sim validate` in fresh processes, and the slowest imports."""
+    """Wall and CPU time of `sim --help` and `sim validate` in fresh processes, and the slowest imports."""
     sim_exe = Path(sys.executable).with_name("sim")
     base = [str(sim_exe)] if sim_exe.exists() else [sys.executable, "-m", "sim.cli"]
     cmds = {"help": base + ["--help"], "validate": base + ["validate", str(FANGXING)]}
     n = 3 if quick else 7
     out: dict[str, Any] = {}
     for name, cmd in cmds.items():
-        walls = []
+        walls, cpus = [], []
         for _ in range(n):
+            c0 = child_cpu()
             _, _, wall = timed(lambda: subprocess.run(cmd, capture_output=True, cwd=ROOT, check=True))
             walls.append(wall)
-        out[name] = {"best_s": min(walls), "median_s": med(walls)}
+            cpus.append(child_cpu() - c0)
+        out[name] = {"best_wall_s": min(walls), "median_wall_s": med(walls), "best_cpu_s": min(cpus), "median_cpu_s": med(cpus)}
     # Cumulative import times of `sim validate`'s modules (python -X importtime), slowest first.
     code = "import sys; sys.argv=['sim','validate',%r]; from sim.cli import main; main()" % str(FANGXING)
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -281,8 +312,10 @@ def bench_startup(quick: bool) -> dict[str, Any]:
             if cum.strip().isdigit() and name[1:] == name[1:].lstrip():
                 rows.append((int(cum), name.strip()))
     out["validate_top_imports_us"] = [(name, us) for us, name in sorted(rows, reverse=True)][:8]
-    say(f"start-up: sim --help {out['help']['best_s']:.3f} s (median {out['help']['median_s']:.3f}), "
-        f"sim validate {out['validate']['best_s']:.3f} s (median {out['validate']['median_s']:.3f}); target < 0.5 s")
+    h, v = out["help"], out["validate"]
+    say(f"start-up (target < 0.5 s): sim --help wall {h['best_wall_s']:.3f} s best / {h['median_wall_s']:.3f} median, "
+        f"CPU {h['best_cpu_s']:.3f} s; sim validate wall {v['best_wall_s']:.3f} s best / {v['median_wall_s']:.3f} median, "
+        f"CPU {v['best_cpu_s']:.3f} s")
     say("  slowest top-level imports of validate: " + ", ".join(f"{n} {us / 1e3:.0f} ms" for n, us in out["validate_top_imports_us"][:5]))
     return out
 
@@ -316,11 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         say("scenarios (warm-up 0; median of rounds)")
         sc: dict[str, Any] = {}
         sc["fangxing_1y"] = bench_scenario("Fangxing, 1 year", FANGXING, 365.0, 3)
-        sc["district_1y"] = bench_scenario("synthetic district, 1M households, 1 y", DISTRICT, 60.0 if q else 365.0, 1 if q else 2)
-        # Linearity: per-case cost from a 1,000-household community to the district, similar case counts.
-        sc["community_1000"] = bench_scenario("district cut to 1,000 households", DISTRICT, 36_500.0 if q else 182_500.0,
+        sc["district_1y"] = bench_scenario("synthetic district, 1M households, 1 y" if not q else "synthetic district, 1M hh, 60 days",
+                                           DISTRICT, 60.0 if q else 365.0, 1 if q else 2)
+        # Linearity: cost per case from a 1,000-household community to the district. The small
+        # ones run long horizons so that fixed per-run costs do not hide the cost per case.
+        sc["community_1000"] = bench_scenario("district cut to 1,000 households", DISTRICT, 18_250.0 if q else 109_500.0,
                                               1 if q else 2, SMALL_COMMUNITY)
-        sc["community_40000"] = bench_scenario("district cut to one 40,000-hh community", DISTRICT, 1_095.0 if q else 5_475.0,
+        sc["community_40000"] = bench_scenario("district cut to one 40,000-hh community", DISTRICT, 730.0 if q else 2_920.0,
                                                1 if q else 2, ONE_COMMUNITY)
         lo = min(sc[k]["cases_per_cpu_s"] for k in ("community_1000", "community_40000", "district_1y"))
         hi = max(sc[k]["cases_per_cpu_s"] for k in ("community_1000", "community_40000", "district_1y"))

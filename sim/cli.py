@@ -180,8 +180,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Scenarios side by side, with paired differences to the first (common random numbers)."""
     from rich.table import Table
 
-    from .experiments.compare import compare
-
+    from .experiments.compare import check_distinct_names, compare
     from .hierarchy import build_hierarchy
     from .scenario import ScenarioError
 
@@ -199,6 +198,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for p, ld in zip(args.scenarios, loaded):
         warn_unstable(ld.scenario, p)
     scenarios = [ld.scenario for ld in loaded]
+    try:
+        check_distinct_names([s.name for s in scenarios])
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
     reps = args.reps or scenarios[0].replications
     if args.out:
         _check_out(args.out, args.force)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from .scenario.checks import MAX_UNITS, unit_counts
 from .scenario.loader import Problem, ScenarioError
 from .scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover - networkx is imported when the graph is asked for (start-up)
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Hierarchy:
     @cached_property
     def graph(self) -> nx.DiGraph:
         """The hierarchy as a networkx DiGraph with child -> parent edges."""
+        import networkx as nx
+
         g = nx.DiGraph()
         for depth, (name, n) in enumerate(zip(self.levels, self.counts)):
             attrs = {"level": name, "depth": depth, "staff": self.staff[depth], "role": self.roles[depth]}

@@ -27,15 +27,17 @@ if "ipykernel" not in sys.modules:  # scripts, CLI and CI write files only; Jupy
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
-from matplotlib.ticker import FixedLocator, PercentFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter  # noqa: E402
 
 from .experiments.stats import t_interval  # noqa: E402
 
 __all__ = ["settlement_funnel", "time_to_settlement", "backlog_over_time", "utilisation_vs_staff",
            "metric_vs_parameter", "staffing_frontier", "hierarchy", "metric_label", "key_label", "target_lines",
-           "SWEEP_VALUE_COLUMNS"]
+           "mechanism_levels", "SWEEP_VALUE_COLUMNS"]
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
@@ -128,7 +130,8 @@ def metric_label(metric: str) -> str:
             return f"utilisation of the {sub[5:].replace('_', ' ')} pool\n(share of on-duty time busy)"
         return f"utilisation of {_plural(sub.replace('_', ' '), 2)}\n(share of on-duty time busy)"
     if base == "settled_share":
-        return f"settled at {sub} (share of closed cases)"
+        where = f"by the {_mechanism_label(sub)}" if "." in sub else f"at {sub}"
+        return f"settled {where} (share of closed cases)"
     if base == "within_target_share":
         return "settled within target (share of closed cases)"
     if base == "within_ceiling_share":
@@ -182,62 +185,100 @@ def _legend_below(ax, ncol: int, **kw: Any) -> None:
 
 
 # --------------------------------------------------------------------------- settlement funnel
-def settlement_funnel(data: Any, *, separate_levels: int = 3, title: str | None = None) -> Figure:
+def mechanism_levels(scenario) -> dict[str, str]:
+    """{"meeting.weekly_conflict": "community", "pool.x": ..., "partner.y": ...}: where each mechanism sits."""
+    out = {}
+    for kind, table in (("meeting", "meetings"), ("pool", "pools"), ("partner", "partners")):
+        for name, m in (getattr(scenario, table, None) or {}).items():
+            out[f"{kind}.{name}"] = m.level
+    return out
+
+
+def _mechanism_label(key: str) -> str:
+    kind, _, name = key.partition(".")
+    return f"{name.replace('_', ' ')} {kind}"
+
+
+def settlement_funnel(data: Any, *, separate_levels: int = 3, mechanisms: Mapping[str, str] | None = None,
+                      title: str | None = None) -> Figure:
     """Share of closed cases settled at each level, above, and unresolved: one stacked bar per scenario.
 
     Takes per-replication tables (``RunResult.replications``; one per scenario). The first
     ``separate_levels`` levels get their own segment, higher ones are summed as "above <level>".
-    Error bars at each boundary are the 95% CI of the share settled at or below that level,
-    computed from the replications (so they are exact for the cumulative shares).
+    Cases settled by a meeting, pool or partner (``settled_share.meeting.<name>`` ...) are drawn
+    as a dotted segment right after the level the mechanism sits at (``mechanisms``: {"meeting.x":
+    level}, taken from the scenarios when runs are given); a mechanism of unknown level gets a
+    grey segment before "unresolved". Error bars at each boundary are the 95% CI of the share
+    settled at or below it, computed from the replications (exact for the cumulative shares).
     """
     tables = _tables(data, "replications")
     names = list(tables)
+    where: dict[str, str] = {}
+    for m in _runs_attr(data, mechanism_levels).values():
+        where.update(m)
+    where.update(mechanisms or {})
     levels: list[str] = []
+    mechs: list[str] = []
     for df in tables.values():
-        levels += [c.split(".", 1)[1] for c in df.columns if c.startswith("settled_share.") and c.split(".", 1)[1] not in levels]
+        for c in df.columns:
+            if not c.startswith("settled_share."):
+                continue
+            key = c.split(".", 1)[1]
+            target = mechs if key.split(".", 1)[0] in ("meeting", "pool", "partner") and "." in key else levels
+            if key not in target:
+                target.append(key)
     shown, above = levels[:separate_levels], levels[separate_levels:]
-    segments = [(lv, [lv]) for lv in shown]
-    if above:
-        segments.append((f"above {shown[-1]} ({', '.join(above)})", above))
-    segments.append(("unresolved", None))
     blues = matplotlib.colormaps["Blues"]
-    seg_colours = [blues(0.25 + 0.65 * i / max(1, len(segments) - 2)) for i in range(len(segments) - 1)] + ["#ffffff"]
+    n_col = len(shown) + (1 if above else 0)
+    colour_of = [blues(0.25 + 0.65 * i / max(1, n_col - 1)) for i in range(n_col)]
+    # (label, columns, colour, hatch)
+    segments: list[tuple[str, list[str], Any, str | None]] = []
+    hatch_of = {mk: ["..", "xx", "\\\\\\", "++", "oo"][i % 5] for i, mk in enumerate(mechs)}
+    for i, lv in enumerate(shown):
+        segments.append((lv, [f"settled_share.{lv}"], colour_of[i], None))
+        for mk in mechs:
+            if where.get(mk) == lv:
+                segments.append((f"{lv}: {_mechanism_label(mk)}", [f"settled_share.{mk}"], colour_of[i], hatch_of[mk]))
+    if above:
+        cols = [f"settled_share.{lv}" for lv in above] + [f"settled_share.{mk}" for mk in mechs if where.get(mk) in above]
+        segments.append((f"above {shown[-1]} ({', '.join(above)})", cols, colour_of[-1], None))
+    for mk in mechs:
+        if where.get(mk) not in levels:
+            segments.append((_mechanism_label(mk), [f"settled_share.{mk}"], "#bbbbbb", hatch_of[mk]))
+    segments.append(("unresolved", ["unresolved_share"], "#ffffff", "///"))
 
-    fig, ax = _figure(8.5, 1.6 + 0.75 * len(names))
+    fig, ax = _figure(8.5, 1.9 + 0.75 * len(names))
     y = np.arange(len(names))[::-1]
-    for si, (label, members) in enumerate(segments):
+    for si, (label, cols, colour, hatch) in enumerate(segments):
+        before = [c for seg in segments[:si] for c in seg[1]]
         lefts, widths = [], []
         for name in names:
             df = tables[name]
-            cols_before = [f"settled_share.{lv}" for _, ms in segments[:si] if ms for lv in ms]
-            cum = df.reindex(columns=cols_before).fillna(0.0).sum(axis=1).to_numpy() if cols_before else np.zeros(len(df))
-            if members is None:
-                part = df["unresolved_share"].to_numpy() if "unresolved_share" in df else np.zeros(len(df))
-            else:
-                part = df.reindex(columns=[f"settled_share.{m}" for m in members]).fillna(0.0).sum(axis=1).to_numpy()
+            cum = df.reindex(columns=before).fillna(0.0).sum(axis=1).to_numpy() if before else np.zeros(len(df))
+            part = df.reindex(columns=cols).fillna(0.0).sum(axis=1).to_numpy()
             ok = np.isfinite(part) & np.isfinite(cum)
             lefts.append(float(np.mean(cum[ok])) if ok.any() else 0.0)
             widths.append(float(np.mean(part[ok])) if ok.any() else 0.0)
-        hatch = "///" if members is None else None
-        bars = ax.barh(y, widths, left=lefts, height=0.6, color=seg_colours[si], edgecolor="#333333", linewidth=0.6,
+        if not any(w > 0 for w in widths) and any(c.split(".", 1)[1] in mechs for c in cols if c.startswith("settled_share.")):
+            continue  # a mechanism none of these scenarios used
+        bars = ax.barh(y, widths, left=lefts, height=0.6, color=colour, edgecolor="#333333", linewidth=0.6,
                        hatch=hatch, label=label)
         for rect, w in zip(bars, widths):
             if w >= 0.045:
-                r, g, b, _ = rect.get_facecolor()
+                r, g, b, _ = to_rgba(colour)
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                 ax.text(rect.get_x() + w / 2, rect.get_y() + rect.get_height() * 0.68, f"{w:.0%}", ha="center",
-                        va="center", fontsize=9, color="white" if dark else "black",
-                        bbox=None if members is not None else {"facecolor": "white", "edgecolor": "none", "pad": 1})
-    # CIs of the cumulative share settled at or below each boundary (not after the last settled segment's
-    # complement, which is 1 - unresolved and shown by the unresolved boundary).
+                        va="center", fontsize=9, color="white" if dark and hatch is None else "black",
+                        bbox=None if hatch is None else {"facecolor": "white", "edgecolor": "none", "pad": 1})
+    # the CI of the cumulative share at each boundary between segments (the last one is 1 - unresolved)
     for yi, name in zip(y, names):
         df = tables[name]
-        cols: list[str] = []
-        for label, members in segments[:-1]:
-            cols += [f"settled_share.{m}" for m in members]  # type: ignore[union-attr]
-            cum = df.reindex(columns=cols).fillna(0.0).sum(axis=1).to_numpy()
+        cols_so_far: list[str] = []
+        for label, cols, _, _ in segments[:-1]:
+            cols_so_far += cols
+            cum = df.reindex(columns=cols_so_far).fillna(0.0).sum(axis=1).to_numpy()
             mean, lo, hi, n = t_interval(cum)
-            if n > 1 and math.isfinite(lo):
+            if n > 1 and math.isfinite(lo) and df.reindex(columns=cols).fillna(0.0).to_numpy().sum() > 0:
                 ax.errorbar(mean, yi - 0.12, xerr=[[mean - lo], [hi - mean]], fmt="none", ecolor="black", elinewidth=1.2,
                             capsize=4, capthick=1.2, zorder=5)
     reps = {name: len(df) for name, df in tables.items()}
@@ -245,9 +286,10 @@ def settlement_funnel(data: Any, *, separate_levels: int = 3, title: str | None 
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("share of closed cases (settled or unresolved) that arrived after warm-up")
-    ax.set_title(f"{title or 'Where disputes are settled'}\nerror bars: 95% CI of the share settled at or below each level",
+    ax.set_title(f"{title or 'Where disputes are settled'}\nerror bars: 95% CI of the share settled at or below each boundary",
                  loc="left", fontsize=11)
-    _legend_below(ax, len(segments))
+    ncol = sum(1 for c in ax.containers if isinstance(c, BarContainer))
+    _legend_below(ax, ncol if ncol <= 5 else math.ceil(ncol / 2))
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -265,8 +307,9 @@ def _day_ticks(ax, lo: float, hi: float) -> None:
 def time_to_settlement(data: Any, *, target_days: Any = None, warmup_days: Any = 0.0, title: str | None = None) -> Figure:
     """ECDF of days from arrival to settlement per scenario, with the target time marked.
 
-    y is the share of closed cases (arrived after warm-up) settled within x days, so at the
-    target it equals the ``within_target_share`` metric and it levels off at the settled share.
+    y is the share of closed cases (arrived after warm-up) settled within x days, so at a single
+    target it equals the ``within_target_share`` metric, and it levels off at the settled share.
+    Targets per severity are drawn as one line each (the curve is over all severities).
     The line is the mean over replications of each replication's curve, the band its 95% CI.
     Needs per-case tables (``RunResult.cases()``, runs with ``record_cases=True``). For a
     scenario given only a replications table, the median and 90th percentile (with 95% CIs)
@@ -347,17 +390,23 @@ def time_to_settlement(data: Any, *, target_days: Any = None, warmup_days: Any =
             lo_x, hi_x = min(lo_x, min(xs) / 3), max(hi_x, max(xs) * 1.6)
     if not math.isfinite(lo_x) or hi_x <= lo_x:
         lo_x, hi_x = 0.01, 30.0
-    all_targets = {(lab, t) for n in names for lab, t in (targets.get(n) or {}).items()}
-    same = len({t for _, t in all_targets}) == 1
-    for i, name in enumerate(names):
-        for lab, t in (targets.get(name) or {}).items():
-            colour = "black" if same else _style(i)["color"]
-            ax.axvline(t, color=colour, linestyle=(0, (2, 2)), linewidth=1.2)
-            text = f"{lab}: {t:g} days" if same else f"{name} {lab}: {t:g} d"
-            ax.annotate(text, (t, 0.03 + (0 if same else 0.07 * i)), xytext=(4, 0), textcoords="offset points",
-                        fontsize=9, color=colour, rotation=0)
+    # Target lines: one black line when every scenario has the same single target; otherwise one line
+    # per (scenario, target) in the scenario's colour, labelled vertically so that labels never collide.
+    pairs = [(i, name, lab, t) for i, name in enumerate(names) for lab, t in (targets.get(name) or {}).items()]
+    same = len({t for *_, t in pairs}) == 1
+    drawn: set[float] = set()
+    for i, name, lab, t in pairs:
+        colour = "black" if same else _style(i)["color"]
+        if same and t in drawn:
+            continue
+        drawn.add(t)
+        ax.axvline(t, color=colour, linestyle=(0, (2, 2)), linewidth=1.2)
         if same:
-            break
+            ax.annotate(f"{lab}: {t:g} days", (t, 0.03), xytext=(4, 0), textcoords="offset points", fontsize=9)
+        else:
+            who = f"{name} " if len(names) > 1 else ""
+            ax.annotate(f"{who}{lab}: {t:g} d", (t, 0.03), xytext=(-3, 0), textcoords="offset points", fontsize=8,
+                        color=colour, rotation=90, ha="right", va="bottom")
     ax.set_xscale("log")
     ax.set_xlim(lo_x, hi_x)
     _day_ticks(ax, lo_x, hi_x)
@@ -579,7 +628,7 @@ def staffing_frontier(frontier: pd.DataFrame, *, metric: str | None = None, targ
     ax.set_ylabel(metric_label(metric))
     if _is_share(metric):
         _percent_axis(ax)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     whisker = "down to the 95% lower" if higher_better else "up to the 95% upper"
     ax.set_title(f"{title or 'Staffing frontier: what each staffing tried costs and delivers'}\nwhisker: {whisker} confidence "
                  "bound, on which the requirement is judged", loc="left", fontsize=11)
@@ -590,12 +639,15 @@ def staffing_frontier(frontier: pd.DataFrame, *, metric: str | None = None, targ
 
 
 # --------------------------------------------------------------------------- hierarchy
-def hierarchy(h: Any, *, max_units: int = 12, title: str | None = None) -> Figure:
+def hierarchy(h: Any, *, max_units: int = 12, mechanisms: Mapping[str, str] | None = None,
+              title: str | None = None) -> Figure:
     """The hierarchy as layers, bottom level at the bottom; a level with more than ``max_units``
     units is drawn as one box that says how many ("239 buildings"), never as a hairball.
 
     Takes a :class:`sim.hierarchy.Hierarchy` or its networkx graph (nodes (level, index) with
-    ``level``, ``depth``, ``staff``, ``role`` attributes, edges child -> parent).
+    ``level``, ``depth``, ``staff``, ``role`` attributes, edges child -> parent). ``mechanisms``
+    ({"meeting.weekly_conflict": "community"}, see :func:`mechanism_levels`) are listed beside
+    the level they sit at.
     """
     g: nx.DiGraph = h if isinstance(h, nx.Graph) else h.graph
     by_depth: dict[int, list[Any]] = {}
@@ -613,10 +665,13 @@ def hierarchy(h: Any, *, max_units: int = 12, title: str | None = None) -> Figur
         n, level = len(nodes), a["level"]
         colour = shade(0.2 + 0.6 * d / max(1, len(depths) - 1))
         role = a["role"].replace("_", " ")
-        info = f"{n:,} {_plural(level, n)}\n{a['staff']} {role if a['staff'] == 1 else _plural(role, 2)} each"
+        info = f"{n:,} {_plural(level, n)}\n{a['staff']} × {role} per {level}"
         if "households" in a:
             hh = [g.nodes[x]["households"] for x in nodes]
             info += f"\nabout {np.mean(hh):,.0f} households each"
+        for mk, lv in (mechanisms or {}).items():
+            if lv == level:
+                info += f"\n+ {_mechanism_label(mk)}"
         ax.text(1.0, d, info, ha="left", va="center", fontsize=9, color="#222222")
         if n > max_units:
             boxes[d] = (0.03, 0.95)

@@ -33,7 +33,7 @@ METRIC_MEANINGS: dict[str, str] = {
     "cases_settled": "of those, cases settled by the end of the run",
     "cases_unresolved": "of those, cases that left the top level unsettled (hotline, lawsuit)",
     "settled_per_day": "cases settled per day after the warm-up",
-    "settled_share": "share of closed cases (settled or unresolved) settled at this level",
+    "settled_share": "share of closed cases (settled or unresolved) settled at this level, meeting, pool or partner",
     "within_ceiling_share": "share of closed cases settled at or below the lowest level allowed to settle their severity",
     "unresolved_share": "share of closed cases left unresolved",
     "days_to_settle": "days from arrival to settlement of settled cases (mean; p50/p90 from a log-binned histogram, 0.5% resolution)",
@@ -358,7 +358,10 @@ def _outputs(kind: str, metrics: Iterable[str]) -> Section:
             "output when one parameter moves by the grid step, scaled to the whole range), sigma its standard deviation "
             "(non-linearity or interactions), mu_star_conf the 95% bootstrap half-width of mu*. Sobol: S1 is the share "
             "of output variance due to the parameter alone, ST including its interactions; *_conf are 95% bootstrap "
-            "half-widths. A parameter whose index is within its conf of zero is indistinguishable from no influence.")
+            "half-widths. A parameter whose index is within its conf of zero is indistinguishable from no influence. "
+            "These intervals reflect the spread of the design, not the replication noise of each point; every "
+            "point uses the same seed (common random numbers), which removes most of that noise, except for "
+            "parameters that change the number of arrivals (rate, households), whose indices carry some of it.")
     rows = [{"output": m, "meaning": _metric_meaning(m)} for m in metrics]
     if rows:
         s.table(pd.DataFrame(rows), "Outputs")

@@ -176,14 +176,14 @@ def test_severity_dependent_settlement_uses_the_traffic_equations_per_severity()
 
 # --------------------------------------------------------------------------- engine vs theory
 def test_mm1_matches_theory() -> None:
-    runs = replications("mm1", 8, 2190.0, 31)  # 8 x 6 years, ~210,000 cases
+    runs = replications("mm1", 12, 2190.0, 31)  # 12 x 6 years, ~315,000 cases
     assert check("mm1", runs, tight=["wait_hours.office", "days_to_settle.mean", "utilisation.handler"], loose=[]) == []
 
 
 def test_mmc_at_utilisation_0_9_matches_theory() -> None:
     sc = load_scenario(TEST_SCENARIOS / "mmc_high_load.yaml")
     assert analyse(sc).levels[0].utilisation == pytest.approx(0.9)
-    runs = replications("mmc_high_load", 6, 100.0, 32)  # 6 x 100 days, ~390,000 cases
+    runs = replications("mmc_high_load", 8, 100.0, 32)  # 8 x 100 days, ~510,000 cases
     assert check("mmc_high_load", runs, tight=["days_to_settle.mean", "utilisation.handler"],
                  loose=["wait_hours.office"]) == []
 

@@ -78,6 +78,18 @@ def test_funnel_sums_levels_above_the_third():
     assert len(bars) == 5
 
 
+def test_funnel_draws_mechanisms_after_their_level():
+    rng = np.random.default_rng(2)
+    cols = ["settled_share.building", "settled_share.community", "settled_share.meeting.weekly",
+            "settled_share.pool.centre", "unresolved_share"]
+    df = pd.DataFrame(rng.dirichlet([5, 3, 1, 1, 0.5], size=3), columns=cols)
+    ax = plots.settlement_funnel({"m": df}, mechanisms={"meeting.weekly": "community"}).axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in bars] == ["building", "community", "community: weekly meeting", "centre pool", "unresolved"]
+    assert bars[2][0].get_x() == pytest.approx((df["settled_share.building"] + df["settled_share.community"]).mean())
+    assert bars[3][0].get_width() == pytest.approx(df["settled_share.pool.centre"].mean())
+
+
 # --------------------------------------------------------------------------- time to settlement
 def test_ecdf_one_curve_per_scenario_equal_to_within_target_share_at_the_target(runs):
     fig = plots.time_to_settlement(runs)
@@ -210,6 +222,8 @@ def test_hierarchy_layers_with_a_large_level_summarised():
     drawn = sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets"))
     assert drawn == 3 + 1  # the grids and the community; the 30 buildings are one box
     assert ax.get_ylabel()
+    with_meeting = plots.hierarchy(h, mechanisms={"meeting.weekly": "grid"}).axes[0]
+    assert any(t.get_text().startswith("3 grids") and "+ weekly meeting" in t.get_text() for t in with_meeting.texts)
     # with a higher limit the buildings are drawn one by one
     ax2 = plots.hierarchy(h.graph, max_units=50).axes[0]
     assert sum(len(c.get_offsets()) for c in ax2.collections if hasattr(c, "get_offsets")) == 30 + 3 + 1

@@ -88,3 +88,17 @@ def test_sensitivity_report_and_missing_folder(tmp_path):
     _check(text, [load_scenario_full(LADDER)], html=False)
     assert "Sensitivity of settled_share.grid" in text and "mu_star_conf" in text
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+def test_sweep_report_lists_the_sweep_table(tmp_path):
+    from sim.experiments.sweep import sweep
+
+    table = sweep(str(LADDER), {"roles.grid_staff.staff_per_unit": [1, 2]}, reps=2, seed=3, out=tmp_path / "sw",
+                  horizon_days=12)
+    text = rp.write_report(tmp_path / "sw", "md", figures=False).read_text()
+    _check(text, [load_scenario_full(LADDER)], html=False)
+    assert "**sweep.csv**" in text and "--grid roles.grid_staff.staff_per_unit=1,2" in text
+    shown = text.split("**sweep.csv**", 1)[1].split("## 7.", 1)[0]
+    rows = [ln for ln in shown.splitlines() if ln.startswith("| ")]
+    assert rows[0].startswith("| roles.grid_staff.staff_per_unit | metric | mean |")
+    assert len(rows) - 1 == len(table)  # every row of the sweep (below 400 rows)

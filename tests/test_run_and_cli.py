@@ -153,3 +153,23 @@ def test_yaml_syntax_error_has_line_and_column_and_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert f"{f}:4:" in proc.stderr and "YAML syntax error" in proc.stderr
+
+
+def test_compare_refuses_two_scenarios_with_one_name(capsys):
+    path = str(SCENARIOS / "zhaojialou.yaml")
+    assert main(["compare", path, path, "--reps", "2", "--quiet"]) == 2
+    assert "compared scenarios must have different names; 'zhaojialou'" in capsys.readouterr().err
+
+
+def test_results_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from sim.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "x.txt", "hello")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.txt").stat().st_mode) == 0o644

@@ -104,3 +104,43 @@ def test_sweep_command_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     (other / "notes.txt").write_text("keep me")
     assert main(args[:-4] + ["--out", str(other), "--quiet"]) == 2  # not a sweep folder: refused without --force
     assert (other / "notes.txt").exists()
+
+
+def test_sweep_killed_hard_resumes_to_the_same_table(tmp_path: Path) -> None:
+    """SIGKILL the `sim sweep` process after its first point: nothing half-written, the rerun completes it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    grid = ["--grid", "levels.grid.settle=0.4,0.6,0.8,0.9", "--grid", "roles.grid_staff.staff_per_unit=2,3"]
+    cmd = [sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main(sys.argv[1:]))", "sweep", str(LADDER), *grid, "--reps", "2", "--seed", "6",
+           "--horizon-days", "60", "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((out / "points").glob("*.json")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    done = len(list((out / "points").glob("*.json")))
+    assert 1 <= done < 8 and not (out / "sweep.csv").exists()
+    for f in (out / "points").glob("*.json"):
+        json.loads(f.read_text())  # every point file is whole
+    counter = Counting()
+    import sim.experiments.sweep as mod
+
+    mod._point_task = counter
+    try:
+        resumed = sweep(LADDER, parse_grid([g for g in grid if g != "--grid"]), 2, 6, out=out, horizon_days=60.0)
+    finally:
+        mod._point_task = counter.real
+    assert counter.calls == (8 - done) * 2
+    fresh = sweep(LADDER, parse_grid([g for g in grid if g != "--grid"]), 2, 6, horizon_days=60.0)
+    pd.testing.assert_frame_equal(resumed, fresh, check_exact=True)

@@ -103,7 +103,7 @@ def plot_folder(root: Path, out: Path) -> list[Path]:
     if (root / "manifest.json").exists() and json.loads((root / "manifest.json").read_text(encoding="utf-8")).get(
             "kind") in ("run", "compare"):
         runs = _run_folders(root)
-        reps, backlog, cases, targets, warmup = {}, {}, {}, {}, {}
+        reps, backlog, cases, targets, warmup, mechanisms = {}, {}, {}, {}, {}, {}
         scenarios = {}
         for name, folder in runs:
             sc = _scenario_of(folder)
@@ -119,8 +119,9 @@ def plot_folder(root: Path, out: Path) -> list[Path]:
             if sc is not None:
                 targets[name] = plots.target_lines(sc)
                 warmup[name] = sc.warmup_days
+                mechanisms.update(plots.mechanism_levels(sc))
         if reps:
-            save(plots.settlement_funnel(reps), "funnel.png")
+            save(plots.settlement_funnel(reps, mechanisms=mechanisms), "funnel.png")
         if any(v is not None for v in cases.values()):
             save(plots.time_to_settlement({k: v for k, v in cases.items() if v is not None}, target_days=targets,
                                           warmup_days=warmup), "time_to_settlement.png")
@@ -129,7 +130,8 @@ def plot_folder(root: Path, out: Path) -> list[Path]:
         for name, sc in scenarios.items():
             if sc is not None:
                 fname = "hierarchy.png" if len(runs) == 1 else f"hierarchy_{name}.png"
-                save(plots.hierarchy(build_hierarchy(sc), title=f"{sc.title or name}: governance hierarchy"), fname)
+                save(plots.hierarchy(build_hierarchy(sc), mechanisms=plots.mechanism_levels(sc),
+                                     title=f"{sc.title or name}: governance hierarchy"), fname)
     if not written and sweep is None and frontier is None and not (root / "manifest.json").exists():
         raise _NotResults(f"{root} is not a results folder (no manifest.json from sim run/compare, no sweep table)")
     return written

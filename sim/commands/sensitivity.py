@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sensitivity", help="global sensitivity analysis of scenario parameters (SALib Morris or Sobol)",
         description="Vary parameters over ranges with a SALib design, run every point with the same seed "
-                    "(common random numbers) and report Morris mu*/sigma or Sobol S1/ST with 95%% confidence. "
+                    "(common random numbers) and report Morris mu*/sigma or Sobol S1/ST with 95% confidence. "
                     "Every finished point is stored in OUT/points, so rerunning the same command resumes.")
     p.add_argument("scenario")
     p.add_argument("--param", action="append", default=[], metavar="key.path=low..high",

@@ -1,5 +1,17 @@
 """The discrete-event model: arrivals, staff and rosters, the case process, one replication."""
 
-from .model import Model, single_run
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["Model", "single_run"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the model on first use: `sim validate` imports engine.staff, and the model pulls
+    in numpy and scipy (start-up must stay under half a second)."""
+    if name in __all__:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -122,12 +122,20 @@ class Model:
                 cid += 1
 
     def _daily(self) -> Iterator[simpy.Event]:
-        m, env = self.metrics, self.env
-        day = 0
-        while day * 24.0 <= self.horizon:
-            m.backlog.append(m.open_now)
-            day += 1
-            yield env.timeout(24.0)
+        """Sample the open cases at every whole day. After day 0 a bare timeout with a callback
+        re-arms itself: the same events as a process loop, without a generator resume per day."""
+        self._day = 0
+        self._tick(None)
+        return
+        yield  # a generator, started with env.process like the other processes
+
+    def _tick(self, _event: simpy.Event | None) -> None:
+        if self._day * 24.0 > self.horizon:
+            return
+        m = self.metrics
+        m.backlog.append(m.open_now)
+        self._day += 1
+        self.env.timeout(24.0).callbacks.append(self._tick)
 
     def _until_horizon(self) -> Iterator[simpy.Event]:
         yield self.env.timeout(self.horizon)

@@ -3,18 +3,21 @@
 A role that is always on duty is a plain ``simpy.Resource``. A role whose whole staff is
 either on or off duty (office hours, day shifts) is also a plain Resource: a case that gets a
 handler while the office is closed waits, holding its place in the queue, until the next shift
-starts. Any other roster uses a ``PriorityResource`` sized for the busiest shift; when fewer are
-on duty, the roster holds the spare places with high-priority "off duty" requests. Neither
-pre-empts: a handler whose shift ends finishes the case in hand (work carries over the change
-of shift), and is taken off duty as soon as it is free.
+starts. Any other roster uses a :class:`RosteredResource` sized for the busiest shift, which
+hands out a place only while fewer cases are in hand than staff are on duty (the same rule as
+holding the spare places with high-priority "off duty" requests, which ``roster_process``
+still does for any other resource, without their events). Neither pre-empts: a handler whose
+shift ends finishes the case in hand (work carries over the change of shift), and is taken off
+duty as soon as it is free. Releases cost no event when nobody waits (see ``_LeanRelease``).
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, reduce
 from typing import Iterator
 
 import simpy
@@ -64,6 +67,22 @@ class WeeklyProfile:
             nxt.append(later[0] if later else (HOURS_PER_WEEK + first[0] if first else None))
         return starts, nxt
 
+    @cached_property
+    def _count_table(self) -> tuple[list[float], list[int]]:
+        return [s for s, _ in self.steps], [c for _, c in self.steps]
+
+    def count_at(self, t: float) -> int:
+        """Staff on duty at clock time t (a step starting at t already counts)."""
+        starts, counts = self._count_table
+        return counts[bisect_right(starts, t - math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK) - 1]
+
+    def next_change(self, t: float) -> float:
+        """The first step start (a possible change of head-count) strictly after t."""
+        base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
+        starts = self._count_table[0]
+        i = bisect_right(starts, t - base)
+        return base + (starts[i] if i < len(starts) else HOURS_PER_WEEK)
+
     def next_on_duty(self, t: float) -> float:
         """The first time >= t when staff are on duty (a table lookup: called per case and level)."""
         base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
@@ -75,17 +94,20 @@ class WeeklyProfile:
         """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0)."""
         if end <= start:
             return 0.0
-        total = 0.0
+        import numpy as np  # lazily: this module is imported by `sim validate`
+
         week0 = math.floor(start / HOURS_PER_WEEK)
         week1 = math.floor(end / HOURS_PER_WEEK)
-        bounds = [s for s, _ in self.steps] + [HOURS_PER_WEEK]
-        for w in range(week0, week1 + 1):
-            base = w * HOURS_PER_WEEK
-            for (s, c), e in zip(self.steps, bounds[1:]):
-                a, b = max(start, base + s), min(end, base + e)
-                if b > a:
-                    total += c * (b - a)
-        return total
+        starts = np.array([s for s, _ in self.steps])
+        ends = np.array([s for s, _ in self.steps[1:]] + [HOURS_PER_WEEK])
+        counts = np.array([float(c) for _, c in self.steps])
+        # Every (week, step) term at once (a Python loop here took longer than a 100-year run's
+        # cases); summed one after another in week order, exactly as a loop would add them.
+        base = (np.arange(week0, week1 + 1) * HOURS_PER_WEEK)[:, None]
+        a = np.maximum(start, base + starts)
+        b = np.minimum(end, base + ends)
+        terms = np.where(b > a, counts * (b - a), 0.0).ravel().tolist()
+        return reduce(operator.add, terms, 0.0)
 
 
 def weekly_profile(role: Role) -> WeeklyProfile:
@@ -144,16 +166,59 @@ class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
 
 
+class RosteredResource(LeanPriorityResource):
+    """Staff whose on-duty head-count follows a weekly profile, without off-duty requests.
+
+    A waiting case gets a handler only while fewer cases are in hand than staff are on duty
+    now, so a handler whose shift ends finishes the case in hand and then stays free, as
+    with off-duty requests that take places first. Those requests cost two events per unit
+    and change of shift, whether or not any case is there (most of all events for a small
+    community); here a case that must wait off-peak schedules one wake-up at the next change
+    of shift, shared by everyone waiting at that unit.
+    """
+
+    def __init__(self, env: simpy.Environment, profile: WeeklyProfile):
+        super().__init__(env, capacity=max(profile.peak, 1))
+        self.profile = profile
+        self._wake_pending = False
+
+    def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
+        now = self._env.now
+        on_duty = self.profile.count_at(now)
+        if len(self.users) < on_duty:
+            self.users.append(event)
+            event.usage_since = now
+            event.succeed()
+        elif on_duty < self.capacity and not self._wake_pending:
+            self._wake_pending = True
+            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+        return None
+
+    def _wake(self, _event: simpy.Event) -> None:
+        """A change of shift: hand every newly free place to the waiting cases, in order."""
+        self._wake_pending = False
+        while self.put_queue:  # each _trigger_put grants at most one request
+            granted = len(self.users)
+            self._trigger_put(None)
+            if len(self.users) == granted:
+                break
+
+
 def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
     """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty."""
     cap = max(profile.peak, 1)
     if profile.constant or profile.on_off:
         return [LeanResource(env, capacity=cap) for _ in range(n)]
-    return [LeanPriorityResource(env, capacity=cap) for _ in range(n)]
+    return [RosteredResource(env, profile) for _ in range(n)]
 
 
 def roster_process(env: simpy.Environment, resources: list[simpy.Resource], profile: WeeklyProfile) -> Iterator[simpy.Event]:
-    """Keep (peak - on duty) places of every resource held by off-duty requests, week after week."""
+    """Keep (peak - on duty) places of every resource held by off-duty requests, week after week.
+
+    Nothing to do for :class:`RosteredResource`, which follows its roster by itself.
+    """
+    if all(isinstance(r, RosteredResource) for r in resources):
+        return
     peak = max(profile.peak, 1)
     held: list[list[simpy.resources.resource.Request]] = [[] for _ in resources]
     week = 0

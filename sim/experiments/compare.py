@@ -62,6 +62,7 @@ def compare(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | 
     """Run every scenario with the same seed and replications (common random numbers)."""
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
+    check_distinct_names([s.name for s in scenarios])
     reps = reps or scenarios[0].replications
     seed = scenarios[0].seed if seed is None else seed
     tasks = [t for s in scenarios for t in make_tasks(s, reps, seed, horizon_days)]
@@ -71,3 +72,11 @@ def compare(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | 
         recs = records[i * reps:(i + 1) * reps]
         results.append(RunResult(s, seed, horizon_days if horizon_days is not None else s.horizon_days, recs))
     return CompareResult(results)
+
+
+def check_distinct_names(names: Sequence[str]) -> None:
+    """Results are keyed by scenario name, so compared scenarios must be named differently."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"compared scenarios must have different names; '{', '.join(dupes)}' appears more than once "
+                         "(give a variant its own name:, e.g. in a file that extends the original)")

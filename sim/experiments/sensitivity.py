@@ -3,8 +3,11 @@
 A *factor* is one numeric key path of the resolved scenario and a range. SALib draws the
 design (Morris trajectories or Saltelli/Sobol points); every design point is the scenario with
 those values set (:func:`sim.scenario.apply_overrides` + :func:`validate_data`), run for the
-same replications with the same seed (common random numbers, so two points differ only by the
-parameters), and summarised by the mean of each metric over its replications. SALib then
+same replications with the same seed (common random numbers: neighbouring points see the same
+arrivals and uniforms, so their difference is mostly the parameters' effect; parameters that
+change the number of arrivals, such as the rate or households, shift the streams, and their
+indices carry more sampling noise), and summarised by the mean of each metric over its
+replications. SALib then
 computes Morris mu*, sigma (with bootstrap confidence of mu*) or Sobol first and total order
 indices (with bootstrap confidence).
 
@@ -93,14 +96,15 @@ def default_range(path: str, base: float, entry: Any = None, spread: float = DEF
     """The range of a factor: the source entry's ``range`` if it has one, else base +-spread.
 
     A range given on a prefix of the path (``exact`` False: the entry covers several parameters)
-    is used only if it holds the parameter's value: ``pools.x.staff: {range: [3, 12]}`` may be
-    meant for the total, not for each role in it.
+    is used only if it holds the parameter's value (``pools.x.staff: {range: [3, 12]}`` may be
+    meant for the total, not for each role in it), and not for the ``sd`` of a distribution
+    (``levels.grid.follow_up_days: {range: [0.5, 3]}`` is a range of the time, i.e. of its mean).
 
     Probabilities (settle, availability) are clipped to [0, 1]; integer ranges are rounded half
     up to whole numbers of at least 1 (so 1 +-50% gives 1..2, 3 +-50% gives 2..5).
     """
     rng = entry.get("range") if isinstance(entry, Mapping) else getattr(entry, "range", None)
-    if rng is not None and (exact or float(rng[0]) <= base <= float(rng[1])):
+    if rng is not None and (exact or (float(rng[0]) <= base <= float(rng[1]) and not path.endswith(".sd"))):
         lo, hi = float(rng[0]), float(rng[1])
     else:
         lo, hi = base * (1.0 - spread), base * (1.0 + spread)
@@ -223,15 +227,11 @@ def point_data(data: Mapping[str, Any], factors: Sequence[Factor], x: Sequence[f
 
 
 def metric_names(scenario: Scenario) -> list[str]:
-    """Every metric a replication of this scenario reports."""
-    from ..metrics import ESCALATION_REASONS
+    """Every metric a replication of this scenario reports (from one replication of one day after the
+    warm-up: names depend on the levels, roles, meetings, pools and partners)."""
+    from ..engine.model import single_run
 
-    lv = scenario.level_names
-    roles = list(dict.fromkeys(scenario.levels[n].role for n in lv))
-    return (["cases_arrived", "cases_settled", "cases_unresolved", "settled_per_day"] + [f"settled_share.{n}" for n in lv]
-            + ["within_ceiling_share", "unresolved_share", "days_to_settle.mean", "days_to_settle.p50", "days_to_settle.p90",
-               "within_target_share"] + [f"wait_hours.{n}" for n in lv] + [f"utilisation.{r}" for r in roles]
-            + [f"escalated_{r}.{n}" for r in ESCALATION_REASONS for n in lv] + ["open_cases_end", "unstable"])
+    return list(single_run(scenario, scenario.seed, 0, horizon_days=scenario.warmup_days + 1.0).metrics)
 
 
 MAX_PROBLEMS = 5

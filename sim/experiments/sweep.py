@@ -146,6 +146,9 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
     if problems:
         raise ScenarioError(problems)
     cache = Path(cache_dir) / POINTS_DIR if cache_dir is not None else None
+    if cache is not None and cache.is_dir():
+        for stale in cache.glob(".*.tmp"):  # left by a process killed while writing; never a finished point
+            stale.unlink(missing_ok=True)
     hashes = [point_hash(p, reps, seed, horizon_days, base.hash) for p in points]
     docs: list[dict[str, Any] | None] = [None] * len(points)
     todo: list[int] = []

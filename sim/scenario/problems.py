@@ -198,7 +198,7 @@ def _select_union_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for e in errors:
         if e["_tag"] is not None:
-            base = ".".join(e["_path"].split(".")[: e["_tag_at"]]) if e["_path"] else ""
+            base = ".".join(e["_parts"][: e["_tag_at"]])
             groups.setdefault(base, {}).setdefault(e["_tag"], []).append(e)
     drop: set[int] = set()
     merged: list[dict[str, Any]] = []

@@ -1,0 +1,112 @@
+"""Checks behind the benchmarks (no timings): the yardstick models agree with the engine, and
+the engine's event-saving shortcuts change no result.
+
+* The plain-SimPy ladder of ``benchmarks/plain_simpy_ladder.py`` and ``sim`` on
+  ``tests/scenarios/ladder.yaml`` are the same network, so their mean times in system must
+  agree within a confidence interval of the difference.
+* ``sim.engine.staff`` skips Release events nobody waits for and replaces off-duty blocker
+  requests with :class:`RosteredResource`; run with SimPy's stock resources and blockers
+  instead, Fangxing must give identical numbers, with fewer events for the lean version.
+* ``WeeklyProfile.on_duty_hours`` sums its terms vectorised; it must equal the plain loop.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import simpy
+from scipy import stats
+
+from sim.engine import model as model_mod
+from sim.engine.model import Model, single_run
+from sim.engine.staff import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from plain_simpy_ladder import run_simpy  # noqa: E402
+
+LADDER = ROOT / "tests" / "scenarios" / "ladder.yaml"
+FANGXING = ROOT / "scenarios" / "fangxing.yaml"
+
+
+def test_plain_simpy_and_sim_agree_on_the_ladder() -> None:
+    """Mean hours in system: sim and plain SimPy, 4 replications each, 99% CI of the difference."""
+    hours, warm, reps = 15_000.0, 240.0, 4
+    sc = load_scenario(LADDER, {"warmup_days": warm / 24.0})
+    sim_means = [single_run(sc, 11, r, horizon_days=hours / 24.0).metrics["days_to_settle.mean"] * 24.0 for r in range(reps)]
+    plain_means = [run_simpy(hours, seed=100 + r, warmup_hours=warm).mean_hours for r in range(reps)]
+    a, b = np.array(sim_means), np.array(plain_means)
+    se = math.sqrt(a.var(ddof=1) / reps + b.var(ddof=1) / reps)
+    half = stats.t.ppf(0.995, 2 * reps - 2) * se
+    assert abs(a.mean() - b.mean()) <= half, (sim_means, plain_means, half)
+    assert half < 0.1 * b.mean()  # the check has teeth: the interval is narrower than 10% of the mean
+
+
+def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
+    """SimPy's own resources: every release is an event; partial rosters use blocker requests."""
+    cap = max(profile.peak, 1)
+    if profile.constant or profile.on_off:
+        return [simpy.Resource(env, capacity=cap) for _ in range(n)]
+    return [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
+
+
+def _run_counting(scenario, days: float):
+    m = Model(scenario, 5, 1, horizon_days=days, record_cases=True)
+    env, step, count = m.env, m.env.step, [0]
+
+    def counting_step() -> None:
+        count[0] += 1
+        step()
+
+    env.step = counting_step  # type: ignore[method-assign]
+    return m.run(), count[0]
+
+
+@pytest.mark.parametrize("path", [FANGXING, LADDER])
+def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same seed, same numbers with or without the event-saving resources; fewer events with."""
+    sc = load_scenario(path)
+    days = 150.0 if path == FANGXING else 40.0
+    lean, lean_events = _run_counting(sc, days)
+    monkeypatch.setattr(model_mod, "make_resources", _stock_resources)
+    stock, stock_events = _run_counting(sc, days)
+    assert lean.metrics.keys() == stock.metrics.keys()
+    for k, v in stock.metrics.items():
+        assert lean.metrics[k] == v or (math.isnan(v) and math.isnan(lean.metrics[k])), k
+    assert lean.backlog == stock.backlog
+    assert repr(lean.cases) == repr(stock.cases)  # repr: open cases carry NaN, and nan != nan
+    assert lean.metrics["cases_arrived"] > 100
+    assert lean_events < stock_events
+
+
+def _loop_on_duty_hours(profile: WeeklyProfile, start: float, end: float) -> float:
+    """The reference definition: a loop over weeks and steps."""
+    if end <= start:
+        return 0.0
+    total = 0.0
+    bounds = [s for s, _ in profile.steps] + [HOURS_PER_WEEK]
+    for w in range(math.floor(start / HOURS_PER_WEEK), math.floor(end / HOURS_PER_WEEK) + 1):
+        base = w * HOURS_PER_WEEK
+        for (s, c), e in zip(profile.steps, bounds[1:]):
+            a, b = max(start, base + s), min(end, base + e)
+            if b > a:
+                total += c * (b - a)
+    return total
+
+
+def test_on_duty_hours_equals_the_loop_exactly() -> None:
+    sc = load_scenario(FANGXING)
+    profiles = [weekly_profile(r) for r in sc.roles.values()] + [WeeklyProfile(((0.0, 3), (10.5, 0), (20.0, 1)))]
+    rng = random.Random(3)
+    for p in profiles:
+        for _ in range(40):
+            start = rng.choice([0.0, 168.0, rng.uniform(0, 5000)])
+            end = start + rng.choice([0.0, 30.0, rng.uniform(0, 90_000)])
+            assert p.on_duty_hours(start, end) == _loop_on_duty_hours(p, start, end)
