@@ -123,7 +123,7 @@ class Metrics:
             "cases_arrived": float(self.arrived),
             "cases_settled": float(self.settled),
             "cases_unresolved": float(self.unresolved),
-            "settled_per_day": self.settled / days,
+            "settled_per_day": self.settled / days if days > 0 else float("nan"),
         }
         for li, name in enumerate(self.levels):
             out[f"settled_share.{name}"] = self.settled_at[li] / closed if closed else float("nan")

@@ -176,6 +176,7 @@ class _Evaluator:
 def _bisect(ev: _Evaluator, values: list[Any]) -> None:
     """Smallest feasible value of one key, assuming feasibility is monotone in it."""
     if not ev.evaluate([(values[-1],)])[0]["feasible"]:
+        ev.evaluate([(values[0],)])  # nothing feasible: show both ends of the range in the frontier
         return
     lo, hi = 0, len(values) - 1
     while lo < hi:
