@@ -17,6 +17,7 @@ from ..scenario.schema import Scenario
 from ..streams import stream
 from .arrivals import CaseSource
 from .case import case_process
+from .lean_process import CaseProcess
 from .draws import Durations
 from .mechanisms import build_mechanisms
 from .pools import add_profiles
@@ -116,9 +117,9 @@ class Model:
                 if self.cases is not None:
                     self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
                                        self.scenario.categories[block.category[k]]]
-                env.process(case_process(self, cid, t, block.building[k], block.severity[k], block.category[k],
-                                         block.handling[k], block.triage[k], block.outcome[k],
-                                         entry[k] if entry is not None else 0))
+                CaseProcess(env, case_process(self, cid, t, block.building[k], block.severity[k], block.category[k],
+                                              block.handling[k], block.triage[k], block.outcome[k],
+                                              entry[k] if entry is not None else 0))
                 cid += 1
 
     def _daily(self) -> Iterator[simpy.Event]:

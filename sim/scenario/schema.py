@@ -386,25 +386,11 @@ class Scenario(Strict):
             p = f"levels.{lname}"
             if lv.role not in self.roles:
                 problems.append(f"{p}.role: role '{lv.role}' is not declared under roles (declared: {', '.join(self.roles)})")
-            for key in lv.handling:
-                if key != "default" and key not in sev:
-                    problems.append(f"{p}.handling.{key}: expected 'default' or a severity ({', '.join(self.severities)})")
-            if "default" not in lv.handling and not sev <= set(lv.handling):
-                missing = [s for s in self.severities if s not in lv.handling]
-                problems.append(f"{p}.handling: no 'default' and no entry for {', '.join(missing)}")
+            _check_severity_map(problems, f"{p}.handling", lv.handling, self.severities, "entry")
             if isinstance(lv.settle, dict):
-                for key in lv.settle:
-                    if key != "default" and key not in sev:
-                        problems.append(f"{p}.settle.{key}: expected 'default' or a severity ({', '.join(self.severities)})")
-                if "default" not in lv.settle and not sev <= set(lv.settle):
-                    missing = [s for s in self.severities if s not in lv.settle]
-                    problems.append(f"{p}.settle: no 'default' and no probability for {', '.join(missing)}")
-            for key in lv.follow_up_days or {}:
-                if key != "default" and key not in sev:
-                    problems.append(f"{p}.follow_up_days.{key}: expected 'default' or a severity ({', '.join(self.severities)})")
-            if lv.follow_up_days and "default" not in lv.follow_up_days and not sev <= set(lv.follow_up_days):
-                missing = [s for s in self.severities if s not in lv.follow_up_days]
-                problems.append(f"{p}.follow_up_days: no 'default' and no entry for {', '.join(missing)}")
+                _check_severity_map(problems, f"{p}.settle", lv.settle, self.severities, "probability")
+            if lv.follow_up_days:
+                _check_severity_map(problems, f"{p}.follow_up_days", lv.follow_up_days, self.severities, "entry")
             if lv.ceiling is not None and lv.ceiling not in sev:
                 problems.append(f"{p}.ceiling: '{lv.ceiling}' is not a severity ({', '.join(self.severities)})")
             if lv.ceiling in sev and lv.triage is None and lv.ceiling != self.severities[-1]:
@@ -536,6 +522,16 @@ def _check_per_severity(problems: list[str], path: str, table: dict[str, Any], s
     if "default" not in table and not set(sevs) <= set(table):
         missing = [s for s in sevs if s not in table]
         problems.append(f"{path}: no 'default' and no entry for {', '.join(missing)}")
+
+
+def _check_severity_map(problems: list[str], path: str, mapping: dict[str, Any], severities: list[str], what: str) -> None:
+    """A per-severity mapping names only 'default' or severities, and covers every severity."""
+    for key in mapping:
+        if key != "default" and key not in severities:
+            problems.append(f"{path}.{key}: expected 'default' or a severity ({', '.join(severities)})")
+    missing = [s for s in severities if s not in mapping]
+    if "default" not in mapping and missing:
+        problems.append(f"{path}: no 'default' and no {what} for {', '.join(missing)}")
 
 
 def _check_mix_keys(problems: list[str], path: str, mix: dict[str, float], names: list[str]) -> None:
