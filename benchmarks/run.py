@@ -9,10 +9,12 @@ It prints every figure and writes them to ``benchmarks/results.json`` (atomicall
 * Fangxing for one year and the synthetic district (1,000,000 households) for one year;
 * linearity: cases per CPU second from a 1,000-household community to the district, and the
   time to build the district's hierarchy;
-* memory: peak of a 1-year and a 10-year run, each in a fresh subprocess (tracemalloc peak of
-  the run, and the process's maximum resident set size);
-* workers: replications per wall second with 1 and 2 worker processes (interleaved);
-* start-up: wall time of ``sim --help`` and ``sim validate``, and the slowest imports.
+* memory: peak of a 1-year and a 10-year run of Fangxing (and, in full runs, the ladder), each
+  in a fresh subprocess: tracemalloc peak during the run, and the process's peak resident set
+  (VmHWM); with per-case records too, to show what they cost;
+* workers: replications per wall second with 1 and 2 worker processes (interleaved), and the
+  CPU seconds each batch used (the parallel overhead, whatever the machine's load);
+* start-up: wall and CPU time of ``sim --help`` and ``sim validate``, and the slowest imports.
 
 Cases per second count every case that arrived (warm-up set to 0 for these runs). CPU time
 (``time.process_time``) is the main clock for single-process figures because the machine

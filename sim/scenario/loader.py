@@ -22,6 +22,7 @@ from .problems import Problem, ScenarioError, allowed_keys, problems_from_valida
 from .schema import Scenario
 
 EXTENDS = "extends"
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
 
 @dataclass
@@ -70,8 +71,12 @@ def _read(path: Path) -> _Doc:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), "", f"cannot read the file: {exc}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        try:  # libyaml parses ~15x faster (start-up of `sim validate`); same nodes, lines and data
+            node = yaml.compose(text, Loader=_FAST_LOADER)
+            data = yaml.load(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:  # report errors with the pure-Python parser's messages
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
