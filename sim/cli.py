@@ -155,16 +155,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     warn_unstable(sc, args.scenario)
     bar, advance = _progress(reps, f"{sc.name}: replications", enabled=not args.quiet)
     t0 = time.perf_counter()
-    with bar:
-        result = run(sc, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers,
-                     record_cases=bool(args.out), progress=advance)
-    elapsed = time.perf_counter() - t0
-    doc = result.to_json()
-    if args.out:
-        from .results import write_run
+    spool = _case_spool(args.out)  # case rows stream to disk, not memory, then into the folder
+    try:
+        with bar:
+            result = run(sc, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers,
+                         record_cases=spool or False, progress=advance)
+        elapsed = time.perf_counter() - t0
+        doc = result.to_json()
+        if args.out:
+            from .results import write_run
 
-        write_run(args.out, result, loaded, force=args.force, elapsed=elapsed)
-        args.out_written = True
+            write_run(args.out, result, loaded, force=args.force, elapsed=elapsed)
+            args.out_written = True
+    finally:
+        if spool:
+            import shutil
+
+            shutil.rmtree(spool, ignore_errors=True)
     report_unstable(result)
     if args.json:
         print(json.dumps(doc, ensure_ascii=False))
@@ -206,13 +213,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.out:
         _check_out(args.out, args.force)
     bar, advance = _progress(reps * len(scenarios), "replications", enabled=not args.quiet)
-    with bar:
-        res = compare(scenarios, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers, progress=advance)
-    if args.out:
-        from .results import write_compare
+    spool = _case_spool(args.out)
+    try:
+        with bar:
+            res = compare(scenarios, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers,
+                          record_cases=spool or False, progress=advance)
+        if args.out:
+            from .results import write_compare
 
-        write_compare(args.out, res, loaded, force=args.force)
-        args.out_written = True
+            write_compare(args.out, res, loaded, force=args.force)
+            args.out_written = True
+    finally:
+        if spool:
+            import shutil
+
+            shutil.rmtree(spool, ignore_errors=True)
     for r in res.results:
         report_unstable(r)
     if args.json:
@@ -310,6 +325,18 @@ def check_horizon(scenario, horizon_days: float | None, file: str) -> None:
     if horizon_days is not None and horizon_days <= scenario.warmup_days:
         raise ScenarioError([Problem(file, "--horizon-days", f"{horizon_days:g} days is not longer than the scenario's "
                                                              f"warmup_days ({scenario.warmup_days:g})")])
+
+
+def _case_spool(out: str | None) -> str | None:
+    """A temporary folder beside --out for the per-case rows of a run (None without --out)."""
+    if not out:
+        return None
+    import tempfile
+    from pathlib import Path
+
+    parent = Path(out).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".{Path(out).name}.cases.", dir=parent)
 
 
 def _check_out(out: str, force: bool) -> None:

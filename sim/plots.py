@@ -126,8 +126,8 @@ def metric_label(metric: str) -> str:
     """A readable axis label with units for a flat metric name."""
     base, _, sub = metric.partition(".")
     if base == "utilisation":
-        if sub.startswith("pool."):
-            return f"utilisation of the {sub[5:].replace('_', ' ')} pool\n(share of on-duty time busy)"
+        if "." in sub:  # pool.<name>, partner.<name>
+            return f"utilisation of the {_mechanism_label(sub)}\n(share of on-duty time busy)"
         return f"utilisation of {_plural(sub.replace('_', ' '), 2)}\n(share of on-duty time busy)"
     if base == "settled_share":
         where = f"by the {_mechanism_label(sub)}" if "." in sub else f"at {sub}"
@@ -289,7 +289,7 @@ def settlement_funnel(data: Any, *, separate_levels: int = 3, mechanisms: Mappin
     ax.set_title(f"{title or 'Where disputes are settled'}\nerror bars: 95% CI of the share settled at or below each boundary",
                  loc="left", fontsize=11)
     ncol = sum(1 for c in ax.containers if isinstance(c, BarContainer))
-    _legend_below(ax, ncol if ncol <= 5 else math.ceil(ncol / 2))
+    _legend_below(ax, ncol if ncol <= 4 else 3)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 

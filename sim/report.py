@@ -425,7 +425,11 @@ def _figures(kind: str, folder: Path, scns: list[_Scn], figs: Section) -> None:
     targets = {x.name: plots.target_lines(validate_data(x.data, x.name)) for x in scns}
     cases = {x.name: pd.read_parquet(x.folder / "cases.parquet") if (x.folder / "cases.parquet").exists() else reps[x.name]
              for x in scns if x.name in reps}
-    tries = [("Where disputes are settled: share of closed cases by level (95% CI)", lambda: plots.settlement_funnel(reps)),
+    mechanisms: dict[str, str] = {}
+    for x in scns:  # meetings, pools and partners are drawn beside the level they sit at
+        mechanisms.update(plots.mechanism_levels(validate_data(x.data, x.name)))
+    tries = [("Where disputes are settled: share of closed cases by level (95% CI)",
+              lambda: plots.settlement_funnel(reps, mechanisms=mechanisms)),
              ("Time to settlement", lambda: plots.time_to_settlement(cases, target_days=targets, warmup_days=warm)),
              ("Backlog of open cases over time (mean and 95% CI over replications)",
               lambda: plots.backlog_over_time(backlog, warmup_days=warm))]
@@ -433,7 +437,7 @@ def _figures(kind: str, folder: Path, scns: list[_Scn], figs: Section) -> None:
         from .hierarchy import build_hierarchy
 
         sc = validate_data(scns[0].data, scns[0].name)
-        tries.insert(0, ("The hierarchy", lambda: plots.hierarchy(build_hierarchy(sc, scns[0].name))))
+        tries.insert(0, ("The hierarchy", lambda: plots.hierarchy(build_hierarchy(sc, scns[0].name), mechanisms=mechanisms)))
     for caption, draw in tries:
         if caption.startswith("Backlog") and not backlog or not caption.startswith(("Backlog", "The hierarchy")) and not reps:
             continue

@@ -173,3 +173,46 @@ def test_results_are_readable_by_others(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.txt").stat().st_mode) == 0o644
+
+
+def test_spooled_case_rows_equal_rows_in_memory(tmp_path, monkeypatch):
+    import sim.engine.model as model_mod
+
+    monkeypatch.setattr(model_mod, "CHUNK_ROWS", 25)  # several row groups per replication
+    sc = load_scenario(SCENARIOS / "zhaojialou.yaml")
+    in_memory = run(sc, reps=2, seed=3, horizon_days=120, record_cases=True)
+    spooled = run(sc, reps=2, seed=3, horizon_days=120, record_cases=str(tmp_path / "spool"))
+    assert all(r.cases is None and len(r.extra["case_files"]) == 1 for r in spooled.records)
+    import pyarrow.parquet as pq
+
+    assert all(pq.ParquetFile(r.extra["case_files"][0]).num_row_groups > 1 for r in spooled.records)
+    a, b = in_memory.cases(), spooled.cases()
+    pd.testing.assert_frame_equal(a.sort_values(["rep", "case_id"]).reset_index(drop=True),
+                                  b.sort_values(["rep", "case_id"]).reset_index(drop=True))
+    assert in_memory.replications.equals(spooled.replications)
+    from sim.results import write_cases
+
+    out = tmp_path / "out"
+    out.mkdir()
+    assert write_cases(out, spooled.records)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "cases.parquet"), b)
+    assert len(pd.read_csv(out / "cases.csv.gz")) == len(b)
+
+
+def test_run_out_leaves_no_spool_behind(tmp_path):
+    out = tmp_path / "res"
+    assert main(["run", str(SCENARIOS / "zhaojialou.yaml"), "--reps", "2", "--horizon-days", "40", "--quiet",
+                 "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def test_compare_out_folder_has_case_tables_matching_runs(tmp_path):
+    out = tmp_path / "cmp"
+    fx, zj = str(SCENARIOS / "fangxing.yaml"), str(SCENARIOS / "zhaojialou.yaml")
+    assert main(["compare", fx, zj, "--reps", "2", "--horizon-days", "40", "--seed", "5", "--quiet", "--out", str(out)]) == 0
+    alone = run(load_scenario(zj), reps=2, seed=5, horizon_days=40, record_cases=True).cases()
+    written = pd.read_parquet(out / "zhaojialou" / "cases.parquet")
+    pd.testing.assert_frame_equal(written.sort_values(["rep", "case_id"]).reset_index(drop=True),
+                                  alone.sort_values(["rep", "case_id"]).reset_index(drop=True))
+    assert (out / "fangxing" / "cases.parquet").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]

@@ -84,7 +84,7 @@ def plot_folder(root: Path, out: Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         path = out / name
         tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=DPI)
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
         tmp.replace(path)
         written.append(path)
 

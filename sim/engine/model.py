@@ -7,6 +7,7 @@ give the same :class:`ReplicationRecord` in any process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 import simpy
@@ -19,6 +20,7 @@ from .arrivals import CaseSource
 from .case import case_process
 from .lean_process import CaseProcess
 from .draws import Durations
+from .spool import CHUNK_ROWS, CaseSpool
 from .mechanisms import build_mechanisms
 from .pools import add_profiles
 from .staff import WeeklyProfile, make_resources, roster_process, weekly_profile
@@ -61,7 +63,8 @@ class Model:
     """The SimPy model of one scenario for one replication."""
 
     def __init__(self, scenario: Scenario, seed: int, rep: int, *, horizon_days: float | None = None,
-                 record_cases: bool = False, hierarchy: Hierarchy | None = None):
+                 record_cases: bool | str = False, hierarchy: Hierarchy | None = None):
+        """``record_cases``: False, True (rows kept in memory) or a folder to stream them to."""
         self.scenario = scenario
         self.seed = seed
         self.rep = rep
@@ -96,6 +99,7 @@ class Model:
                 self.levels[-1].follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
+        self.spool = CaseSpool(record_cases, rep, CASE_COLUMNS) if isinstance(record_cases, (str, Path)) else None
         self.stop = self.env.event()
         self.report_back = 0.0  # hours from settlement to closing the loop with the resident
         self.mech = build_mechanisms(self)
@@ -160,6 +164,9 @@ class Model:
         row = self.cases.pop(cid)  # type: ignore[union-attr]
         close_day = self.env.now / 24.0
         self.closed_rows.append((*row, where, outcome, close_day, close_day - row[1]))
+        if self.spool is not None and len(self.closed_rows) >= CHUNK_ROWS:
+            self.spool.write(self.closed_rows)
+            self.closed_rows = []
 
     # ---- run
     def run(self) -> ReplicationRecord:
@@ -176,13 +183,23 @@ class Model:
         if self.mech is not None:
             summary.update(self.mech.summary(self, end))
         rows = None
+        extra: dict[str, Any] = {}
         if self.cases is not None:
             rows = self.closed_rows + [(*r, "", "open", float("nan"), float("nan")) for r in self.cases.values()]
+            if self.spool is not None:
+                self.spool.write(rows)
+                self.spool.close()
+                rows = None
+                extra["case_files"] = self.spool.files
         return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
-                                 unstable_level=self.metrics.unstable_level)
+                                 unstable_level=self.metrics.unstable_level, extra=extra)
 
 
 def single_run(scenario: Scenario, seed: int, rep: int = 0, *, horizon_days: float | None = None,
-               record_cases: bool = False, hierarchy: Hierarchy | None = None) -> ReplicationRecord:
-    """Run one replication of a scenario; a pure function of (scenario, seed, rep)."""
+               record_cases: bool | str = False, hierarchy: Hierarchy | None = None) -> ReplicationRecord:
+    """Run one replication of a scenario; a pure function of (scenario, seed, rep).
+
+    ``record_cases=True`` keeps one row per case in the record; a folder path streams the rows
+    to Parquet part files there instead (``record.extra["case_files"]``), bounding memory.
+    """
     return Model(scenario, seed, rep, horizon_days=horizon_days, record_cases=record_cases, hierarchy=hierarchy).run()

@@ -9,6 +9,7 @@ the difference of two independent intervals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
@@ -57,15 +58,22 @@ class CompareResult:
 
 
 def compare(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, *,
-            horizon_days: float | None = None, workers: int = 1,
+            horizon_days: float | None = None, workers: int = 1, record_cases: bool | str = False,
             progress: Callable[[int], None] | None = None) -> CompareResult:
-    """Run every scenario with the same seed and replications (common random numbers)."""
+    """Run every scenario with the same seed and replications (common random numbers).
+
+    ``record_cases``: True keeps per-case rows in memory; a folder streams them to one
+    sub-folder per scenario.
+    """
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     check_distinct_names([s.name for s in scenarios])
     reps = reps or scenarios[0].replications
     seed = scenarios[0].seed if seed is None else seed
-    tasks = [t for s in scenarios for t in make_tasks(s, reps, seed, horizon_days)]
+    def cases_for(s: Scenario) -> bool | str:
+        return str(Path(record_cases) / s.name) if isinstance(record_cases, (str, Path)) else record_cases
+
+    tasks = [t for s in scenarios for t in make_tasks(s, reps, seed, horizon_days, cases_for(s))]
     records = execute(tasks, workers, progress)
     results = []
     for i, s in enumerate(scenarios):

@@ -27,7 +27,7 @@ class Task:
     seed: int
     rep: int
     horizon_days: float | None = None
-    record_cases: bool = False
+    record_cases: bool | str = False  # True: rows in memory; a folder: rows streamed there
 
 
 def run_task(task: Task) -> ReplicationRecord:
@@ -79,8 +79,9 @@ class RunResult:
         return {"mean": float(row["mean"]), "ci_low": float(row["ci_low"]), "ci_high": float(row["ci_high"]), "n": int(row["n"])}
 
     def cases(self) -> pd.DataFrame:
-        """Per-case table of all replications (only if the run recorded cases)."""
+        """Per-case table of all replications (only if the run recorded cases, in memory or spooled)."""
         frames = [pd.DataFrame(r.cases, columns=CASE_COLUMNS).assign(rep=r.rep) for r in self.records if r.cases is not None]
+        frames += [pd.read_parquet(f).assign(rep=r.rep) for r in self.records for f in r.extra.get("case_files", ())]
         if not frames:
             raise ValueError("this run did not record cases: pass record_cases=True")
         return pd.concat(frames, ignore_index=True)
@@ -102,12 +103,12 @@ def _num(x: float) -> float | None:
     return None if x != x else float(x)
 
 
-def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | None = None, record_cases: bool = False) -> list[Task]:
+def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | None = None, record_cases: bool | str = False) -> list[Task]:
     return [Task(scenario, seed, i, horizon_days, record_cases) for i in range(reps)]
 
 
 def run(scenario: Scenario, reps: int | None = None, seed: int | None = None, *, horizon_days: float | None = None,
-        workers: int = 1, record_cases: bool = False, progress: Callable[[int], None] | None = None,
+        workers: int = 1, record_cases: bool | str = False, progress: Callable[[int], None] | None = None,
         executor: Any = None, scheduler: Any = None) -> RunResult:
     """Run ``reps`` replications of a scenario and summarise them (mean and 95% t interval)."""
     build_hierarchy(scenario)  # fail early, in the parent process, on an impossible hierarchy
