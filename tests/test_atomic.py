@@ -47,13 +47,13 @@ def test_existing_folder_is_not_overwritten_without_force(tmp_path, capsys):
 
 
 def _interrupt_while_writing(monkeypatch):
-    """Make writing the per-case table raise KeyboardInterrupt (as Ctrl-C would) half-way."""
+    """Make writing the CSV tables raise KeyboardInterrupt (as Ctrl-C would) half-way through the folder."""
     import pandas as pd
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
 
 
 def test_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
