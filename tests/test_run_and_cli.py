@@ -216,3 +216,14 @@ def test_compare_out_folder_has_case_tables_matching_runs(tmp_path):
                                   alone.sort_values(["rep", "case_id"]).reset_index(drop=True))
     assert (out / "fangxing" / "cases.parquet").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp"]
+
+
+def test_rates_per_1000_households_follow_the_counts():
+    sc = load_scenario(SCENARIOS / "zhaojialou.yaml")
+    m = single_run(sc, 2, 0, horizon_days=395).metrics  # 30-day warm-up: exactly one counted year
+    assert m["cases_per_1000_households_year"] == pytest.approx(m["cases_arrived"] * 1000 / sc.households)
+    assert m["unresolved_per_1000_households_year"] == pytest.approx(m["cases_unresolved"] * 1000 / sc.households)
+    # Poisson arrivals: the count has sd sqrt(households x rate)
+    rate = sc.arrivals.rate_per_household_year
+    sd = math.sqrt(sc.households * rate) * 1000 / sc.households
+    assert abs(m["cases_per_1000_households_year"] - rate * 1000) < 4 * sd

@@ -180,6 +180,13 @@ class Model:
         duty = [lv.profile.on_duty_hours(self.warmup, end) * (len(lv.resources)) for lv in self.levels]
         roles = [lv.role for lv in self.scenario.levels.values()]
         summary = self.metrics.summary(roles, duty, any(t is not None for t in self.targets))
+        years = (end - self.warmup) / (24.0 * 365.0)
+        per_1000 = 1000.0 / self.scenario.households / years if years > 0 else float("nan")
+        # sizes differ between communities: rates per 1,000 households a year make them comparable
+        summary = {**dict(list(summary.items())[:4]),
+                   "cases_per_1000_households_year": summary["cases_arrived"] * per_1000,
+                   "unresolved_per_1000_households_year": summary["cases_unresolved"] * per_1000,
+                   **dict(list(summary.items())[4:])}
         if self.mech is not None:
             summary.update(self.mech.summary(self, end))
         rows = None
