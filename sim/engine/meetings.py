@@ -17,7 +17,7 @@ import simpy
 from ..scenario.schema import WEEKDAYS, Meeting, Schedule
 from ..streams import stream
 from .draws import Uniforms
-from .pools import _mask, _per_severity
+from .pools import CaseFilter, _per_severity
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
@@ -34,17 +34,14 @@ def sitting_clock(schedule: Schedule) -> tuple[float, float]:
     return (schedule.day - 1) * 24.0 + schedule.hour, period
 
 
-class MeetingRuntime:
+class MeetingRuntime(CaseFilter):
     """One meeting during one replication: the cases waiting for it and what its sittings did."""
 
     def __init__(self, model: "Model", name: str, meeting: Meeting, slot: int):
         sc = model.scenario
         self.name, self.label, self.slot = name, f"meeting.{name}", slot
         self.level = sc.level_names.index(meeting.level)
-        self.sev_ok = _mask(meeting.severities, sc.severities)
-        self.cat_ok = _mask(meeting.categories, sc.categories)
-        self.share = meeting.share
-        self.share_u = Uniforms(stream(model.seed, model.rep, f"{self.label}.share")) if meeting.share < 1.0 else None
+        CaseFilter.__init__(self, model, self.label, meeting)
         self.settle = _per_severity(meeting.settle, sc.severities)
         self.capacity = meeting.capacity
         self.duration = meeting.duration_hours
@@ -59,11 +56,6 @@ class MeetingRuntime:
         self.most_taken = 0
         self.wait_sum = 0.0
         self.decided = 0
-
-    def takes(self, sev: int, cat: int) -> bool:
-        if not (self.sev_ok[sev] and self.cat_ok[cat]):
-            return False
-        return self.share_u is None or self.share_u.next() < self.share
 
     def visit(self, m: "Model", sev: int, counted: bool) -> Iterator[simpy.Event]:
         """Wait for a sitting that takes the case up; return whether it settled the case."""

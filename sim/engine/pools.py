@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
-from ..scenario.schema import Desk, Partner, Pool, Role, Scenario
+from ..scenario.schema import Desk, Meeting, Partner, Pool, Role, Scenario
 from ..streams import stream
 from .draws import Durations, Uniforms
 from .staff import HOURS_PER_WEEK, WeeklyProfile, make_resources, roster_process, weekly_profile
@@ -62,7 +62,25 @@ def _mask(given: list[str] | None, names: list[str]) -> list[bool]:
     return [True] * len(names) if given is None else [n in given for n in names]
 
 
-class DeskRuntime:
+class CaseFilter:
+    """Which cases a meeting, pool or partner takes: by severity and category, and a share of
+    those drawn from the mechanism's own stream (common random numbers)."""
+
+    def __init__(self, model: "Model", label: str, spec: Desk | Meeting):
+        sc = model.scenario
+        self.sev_ok = _mask(spec.severities, sc.severities)
+        self.cat_ok = _mask(spec.categories, sc.categories)
+        self.share = spec.share
+        self.share_u = Uniforms(stream(model.seed, model.rep, f"{label}.share")) if spec.share < 1.0 else None
+
+    def takes(self, sev: int, cat: int) -> bool:
+        """Whether this case goes here (its severity and category match, and the share draw)."""
+        if not (self.sev_ok[sev] and self.cat_ok[cat]):
+            return False
+        return self.share_u is None or self.share_u.next() < self.share
+
+
+class DeskRuntime(CaseFilter):
     """A pool or partner during one replication: its resource, draws and statistics."""
 
     def __init__(self, model: "Model", kind: str, name: str, desk: Desk, slot: int):
@@ -71,10 +89,7 @@ class DeskRuntime:
         self.kind, self.name, self.label, self.slot = kind, name, f"{kind}.{name}", slot
         self.level = sc.level_names.index(desk.level)
         self.mode = desk.mode
-        self.sev_ok = _mask(desk.severities, sc.severities)
-        self.cat_ok = _mask(desk.categories, sc.categories)
-        self.share = desk.share
-        self.share_u = Uniforms(stream(model.seed, model.rep, f"{self.label}.share")) if desk.share < 1.0 else None
+        CaseFilter.__init__(self, model, self.label, desk)
         self.settle = _per_severity(desk.settle, sc.severities)
         self.profile = desk_profile(sc, desk)
         self.resource = make_resources(env, 1, self.profile)[0]
@@ -90,12 +105,6 @@ class DeskRuntime:
         self.busy = 0
         self.busy_area = 0.0
         self.busy_last = 0.0
-
-    def takes(self, sev: int, cat: int) -> bool:
-        """Whether this case goes to the desk (its severity and category match, and the share draw)."""
-        if not (self.sev_ok[sev] and self.cat_ok[cat]):
-            return False
-        return self.share_u is None or self.share_u.next() < self.share
 
     def _area(self, now: float) -> None:
         if now > self.warmup:
