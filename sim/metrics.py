@@ -20,6 +20,42 @@ HIST_BINS = int(8 * HIST_PER_DECADE)
 ESCALATION_REASONS = ("failed", "ceiling", "deadline")
 
 
+class BusyTime:
+    """Staff-hours in service after the warm-up: the time-weighted count of cases in hand.
+
+    ``start`` and ``end`` are on the case process's hot path, so each advances the clock inline.
+    """
+
+    __slots__ = ("warmup", "busy", "area", "last")
+
+    def __init__(self, warmup: float):
+        self.warmup = warmup
+        self.busy = 0
+        self.area = 0.0
+        self.last = 0.0
+
+    def advance(self, now: float) -> None:
+        """Add the busy hours since the last change (those after the warm-up) up to ``now``."""
+        if now > self.warmup:
+            last = self.last
+            self.area += self.busy * (now - (last if last > self.warmup else self.warmup))
+        self.last = now
+
+    def start(self, now: float) -> None:
+        if now > self.warmup:
+            last = self.last
+            self.area += self.busy * (now - (last if last > self.warmup else self.warmup))
+        self.last = now
+        self.busy += 1
+
+    def end(self, now: float) -> None:
+        if now > self.warmup:
+            last = self.last
+            self.area += self.busy * (now - (last if last > self.warmup else self.warmup))
+        self.last = now
+        self.busy -= 1
+
+
 @dataclass
 class Metrics:
     """Accumulators of one replication. Case statistics count cases arriving after warm-up."""
@@ -41,9 +77,7 @@ class Metrics:
     wait_sum: list[float] = field(default_factory=list)
     wait_n: list[int] = field(default_factory=list)
     escalated: dict[str, list[int]] = field(default_factory=dict)
-    busy: list[int] = field(default_factory=list)
-    busy_area: list[float] = field(default_factory=list)
-    busy_last: list[float] = field(default_factory=list)
+    busy_time: list["BusyTime"] = field(default_factory=list)  # per level
     hist: list[int] = field(default_factory=lambda: [0] * (HIST_BINS + 1))  # a list: += on numpy is slow
     zero_settles: int = 0
     backlog: list[int] = field(default_factory=list)  # open cases at each whole day
@@ -54,33 +88,9 @@ class Metrics:
         self.wait_sum = [0.0] * n
         self.wait_n = [0] * n
         self.escalated = {r: [0] * n for r in ESCALATION_REASONS}
-        self.busy = [0] * n
-        self.busy_area = [0.0] * n
-        self.busy_last = [0.0] * n
+        self.busy_time = [BusyTime(self.warmup) for _ in range(n)]
 
     # ---- called by the case process
-    def start_service(self, li: int, now: float) -> None:
-        busy = self.busy
-        if now > self.warmup:  # _area inlined: called twice per case and level
-            last = self.busy_last[li]
-            self.busy_area[li] += busy[li] * (now - (last if last > self.warmup else self.warmup))
-        self.busy_last[li] = now
-        busy[li] += 1
-
-    def end_service(self, li: int, now: float) -> None:
-        busy = self.busy
-        if now > self.warmup:
-            last = self.busy_last[li]
-            self.busy_area[li] += busy[li] * (now - (last if last > self.warmup else self.warmup))
-        self.busy_last[li] = now
-        busy[li] -= 1
-
-    def _area(self, li: int, now: float) -> None:
-        last = self.busy_last[li]
-        if now > self.warmup:
-            self.busy_area[li] += self.busy[li] * (now - (last if last > self.warmup else self.warmup))
-        self.busy_last[li] = now
-
     def record_settlement(self, li: int, days: float, within_ceiling: bool, target_days: float | None) -> None:
         self.settled += 1
         self.closed += 1
@@ -112,8 +122,8 @@ class Metrics:
         return 10 ** (HIST_LO + (b + frac) / HIST_PER_DECADE)
 
     def finish(self, now: float) -> None:
-        for li in range(len(self.levels)):
-            self._area(li, now)
+        for bt in self.busy_time:
+            bt.advance(now)
 
     def summary(self, level_roles: list[str], on_duty_hours: list[float], targets_used: bool) -> dict[str, float]:
         """Flat metric names -> values for this replication."""
@@ -138,7 +148,7 @@ class Metrics:
         role_busy: dict[str, float] = {}
         role_duty: dict[str, float] = {}
         for li, role in enumerate(level_roles):
-            role_busy[role] = role_busy.get(role, 0.0) + self.busy_area[li]
+            role_busy[role] = role_busy.get(role, 0.0) + self.busy_time[li].area
             role_duty[role] = role_duty.get(role, 0.0) + on_duty_hours[li]
         for role in role_busy:
             out[f"utilisation.{role}"] = role_busy[role] / role_duty[role] if role_duty[role] > 0 else float("nan")

@@ -55,7 +55,35 @@ def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> 
     cap = max(profile.peak, 1)
     if profile.constant or profile.on_off:
         return [simpy.Resource(env, capacity=cap) for _ in range(n)]
-    return [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
+    resources = [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
+    env.process(_blocker_roster(env, resources, profile))
+    return resources
+
+
+def _blocker_roster(env: simpy.Environment, resources: list[simpy.PriorityResource], profile: WeeklyProfile):
+    """The textbook roster: (peak - on duty) places of every resource held by high-priority
+    "off duty" requests, week after week; never pre-empts work in hand."""
+    peak = max(profile.peak, 1)
+    held: list[list[simpy.resources.resource.Request]] = [[] for _ in resources]
+    week = 0
+    while True:
+        for start, count in profile.steps:
+            t = week * HOURS_PER_WEEK + start
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            need = peak - count
+            for res, reqs in zip(resources, held):
+                while len(reqs) < need:
+                    reqs.append(res.request(priority=-1))
+                while len(reqs) > need:
+                    pending = [r for r in reqs if not r.triggered]
+                    req = pending[-1] if pending else reqs[-1]
+                    reqs.remove(req)
+                    if req.triggered:
+                        res.release(req)
+                    else:
+                        req.cancel()
+        week += 1
 
 
 def _run_counting(scenario, days: float):

@@ -84,16 +84,17 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if counted:
             met.wait_sum[li] += now - arrive
             met.wait_n[li] += 1
-        met.start_service(li, now)
+        busy = met.busy_time[li]
+        busy.start(now)
         if deadline is not None and now + dur > deadline:
             yield env.timeout(deadline - now)
-            met.end_service(li, env.now)
+            busy.end(env.now)
             res.release(req)
             if counted:
                 escalated[DEADLINE][li] += 1
             continue
         yield env.timeout(dur)
-        met.end_service(li, env.now)
+        busy.end(env.now)
         res.release(req)
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)

@@ -23,7 +23,7 @@ from .draws import Durations
 from .spool import CHUNK_ROWS, CaseSpool
 from .mechanisms import build_mechanisms
 from .pools import add_profiles
-from .staff import WeeklyProfile, make_resources, roster_process, weekly_profile
+from .staff import WeeklyProfile, make_resources, weekly_profile
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
 
@@ -87,8 +87,6 @@ class Model:
             if not per_unit:
                 profile = WeeklyProfile(tuple((s, c * n_units) for s, c in profile.steps))
             resources = make_resources(self.env, n_units if per_unit else 1, profile)
-            if not (profile.constant or profile.on_off):
-                self.env.process(roster_process(self.env, resources, profile))
             ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
             deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
             self.levels.append(LevelRuntime(name, resources, per_unit, profile,

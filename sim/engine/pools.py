@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
+from ..metrics import BusyTime
 from ..scenario.schema import Desk, Meeting, Partner, Pool, Role, Scenario
 from ..streams import stream
 from .draws import Durations, Uniforms
-from .staff import HOURS_PER_WEEK, WeeklyProfile, make_resources, roster_process, weekly_profile
+from .staff import HOURS_PER_WEEK, WeeklyProfile, make_resources, weekly_profile
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
@@ -93,8 +94,6 @@ class DeskRuntime(CaseFilter):
         self.settle = _per_severity(desk.settle, sc.severities)
         self.profile = desk_profile(sc, desk)
         self.resource = make_resources(env, 1, self.profile)[0]
-        if not (self.profile.constant or self.profile.on_off):
-            env.process(roster_process(env, [self.resource], self.profile))
         self.closed_hours = self.profile.on_off  # all-or-nobody rosters: wait for the next shift
         specs = [desk.handling.get(s, desk.handling.get("default")) for s in sc.severities]
         self.durations = Durations(stream(model.seed, model.rep, f"{self.label}.handling"), specs, sc.hours_per_unit)
@@ -102,15 +101,7 @@ class DeskRuntime(CaseFilter):
         self.warmup = model.warmup
         self.visits = 0
         self.wait_sum = 0.0
-        self.busy = 0
-        self.busy_area = 0.0
-        self.busy_last = 0.0
-
-    def _area(self, now: float) -> None:
-        if now > self.warmup:
-            last = self.busy_last if self.busy_last > self.warmup else self.warmup
-            self.busy_area += self.busy * (now - last)
-        self.busy_last = now
+        self.busy_time = BusyTime(model.warmup)
 
     def visit(self, m: "Model", sev: int, counted: bool) -> Iterator[simpy.Event]:
         """Queue for the desk's shared staff, be handled, return whether the case is settled."""
@@ -128,19 +119,17 @@ class DeskRuntime(CaseFilter):
             if counted:
                 self.visits += 1
                 self.wait_sum += now - arrive
-            self._area(now)
-            self.busy += 1
+            self.busy_time.start(now)
             yield env.timeout(dur)
-            self._area(env.now)
-            self.busy -= 1
+            self.busy_time.end(env.now)
         return self.outcome.next() < self.settle[sev]
 
     def summary(self, closed: int, end: float) -> dict[str, float]:
-        self._area(end)
+        self.busy_time.advance(end)
         nan = float("nan")
         duty = self.profile.on_duty_hours(self.warmup, end)
         return {
             f"cases.{self.label}": float(self.visits),
             f"wait_hours.{self.label}": self.wait_sum / self.visits if self.visits else nan,
-            f"utilisation.{self.label}": self.busy_area / duty if duty > 0 else nan,
+            f"utilisation.{self.label}": self.busy_time.area / duty if duty > 0 else nan,
         }
