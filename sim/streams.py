@@ -18,11 +18,6 @@ def source_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def replication_seed(seed: int, rep: int) -> np.random.SeedSequence:
-    """The SeedSequence child of ``seed`` for replication ``rep`` (as ``spawn`` would make it)."""
-    return np.random.SeedSequence(seed, spawn_key=(rep,))
-
-
 def stream(seed: int, rep: int, source: str) -> np.random.Generator:
     """The generator for one random source of one replication."""
     ss = np.random.SeedSequence(seed, spawn_key=(rep, source_key(source)))

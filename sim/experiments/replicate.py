@@ -7,7 +7,6 @@ results are the same whatever the number or kind of workers.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -117,7 +116,3 @@ def run(scenario: Scenario, reps: int | None = None, seed: int | None = None, *,
     tasks = make_tasks(scenario, reps, seed, horizon_days, record_cases)
     records = execute(tasks, workers, progress, executor=executor, scheduler=scheduler)
     return RunResult(scenario, seed, horizon_days if horizon_days is not None else scenario.horizon_days, records)
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))
