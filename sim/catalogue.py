@@ -1,0 +1,277 @@
+"""The metric catalogue: every metric the tool reports, declared once.
+
+A metric is named by a pattern: fixed words and one placeholder in angle brackets that stands
+for a name from the scenario (``settled_share.<level>``, ``wait_hours.pool.<pool>``). Each
+entry states what the metric means, its unit, the bounds a value (and so a confidence
+interval) must respect, whether it is a headline metric shown by default, and a short label
+for narrow tables. The engine's summary, the CLI's tables and ``--metrics`` filters, plot
+labels, the report and the README's metric table all read it; a test fails when a scenario
+produces a metric that is not here.
+
+This module imports nothing heavy: ``sim metrics`` and ``sim --help`` read it at start-up.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+# Units, spelled once.
+CASES = "cases"
+SHARE = "share"
+DAYS = "days"
+HOURS = "hours"
+PER_DAY = "cases a day"
+PER_1000_HH_YEAR = "cases per 1,000 households a year"
+FLAG = "0 or 1"
+RATIO = "busy hours per on-duty hour"
+
+_PLACEHOLDER = re.compile(r"<([a-z_]+)>")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One declared metric (or family of metrics, when the pattern has a placeholder)."""
+
+    pattern: str
+    meaning: str  # may use {name}: the placeholder's value (a level, role, meeting ...)
+    unit: str
+    lower: float | None = None
+    upper: float | None = None
+    headline: bool = False
+    short: str = ""  # a short label for narrow tables; may use {name}; default: the name itself
+    group: str = "engine"  # "engine", or the mechanism that produces it
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.pattern)
+
+    @property
+    def placeholder(self) -> str | None:
+        m = _PLACEHOLDER.search(self.pattern)
+        return m.group(1) if m else None
+
+
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(pattern)
+    rx = "".join(re.escape(p) if i % 2 == 0 else r"(?P<name>[^.]+)" for i, p in enumerate(parts))
+    return re.compile(f"^{rx}$")
+
+
+def _share(pattern: str, meaning: str, **kw: object) -> Metric:
+    return Metric(pattern, meaning, SHARE, 0.0, 1.0, **kw)  # type: ignore[arg-type]
+
+
+def _count(pattern: str, meaning: str, **kw: object) -> Metric:
+    return Metric(pattern, meaning, CASES, 0.0, None, **kw)  # type: ignore[arg-type]
+
+
+def _time(pattern: str, meaning: str, unit: str, **kw: object) -> Metric:
+    return Metric(pattern, meaning, unit, 0.0, None, **kw)  # type: ignore[arg-type]
+
+
+# Order matters only where two patterns could match one name: the more specific comes first.
+METRICS: tuple[Metric, ...] = (
+    # ---- volume
+    _count("cases_arrived", "cases arriving after the warm-up", headline=True, short="arrived"),
+    _count("cases_settled", "of the cases arriving after the warm-up, those settled by the end of the run",
+           short="settled"),
+    _count("cases_unresolved", "of the cases arriving after the warm-up, those that left the top level unsettled "
+           "(hotline, lawsuit, petition)", short="unresolved"),
+    Metric("settled_per_day", "cases settled per day after the warm-up", PER_DAY, 0.0, None, short="settled/day"),
+    Metric("cases_per_1000_households_year", "cases arriving per 1,000 households a year after the warm-up, "
+           "comparable between communities of different size", PER_1000_HH_YEAR, 0.0, None, headline=True,
+           short="cases/1k hh/yr"),
+    Metric("unresolved_per_1000_households_year", "cases left unresolved per 1,000 households a year after the "
+           "warm-up", PER_1000_HH_YEAR, 0.0, None, short="unresolved/1k hh/yr"),
+    # ---- where cases settle (these shares and unresolved_share sum to 1 over closed cases)
+    _share("settled_share.meeting.<meeting>", "share of closed cases settled by the meeting {name}", headline=True,
+           short="settled@{name}", group="meetings"),
+    _share("settled_share.pool.<pool>", "share of closed cases settled by the pooled centre {name}", headline=True,
+           short="settled@{name}", group="pools"),
+    _share("settled_share.partner.<partner>", "share of closed cases settled by the outside partner {name}",
+           headline=True, short="settled@{name}", group="partners"),
+    _share("settled_share.<level>", "share of closed cases (settled or unresolved) settled at the level {name}",
+           headline=True, short="settled@{name}"),
+    _share("within_ceiling_share", "share of closed cases settled at or below the lowest level the rule allows "
+           "for their severity (\"does not leave the building / grid / community\")", headline=True,
+           short="within ceiling"),
+    _share("unresolved_share", "share of closed cases that left the top level unsettled", headline=True,
+           short="unresolved"),
+    # ---- time
+    _time("days_to_settle.mean", "mean days from arrival to settlement of settled cases", DAYS, headline=True,
+          short="days mean"),
+    _time("days_to_settle.p50", "median days from arrival to settlement of settled cases (log-binned histogram, "
+          "0.5% resolution)", DAYS, headline=True, short="days p50"),
+    _time("days_to_settle.p90", "90th percentile of days from arrival to settlement of settled cases (log-binned "
+          "histogram, 0.5% resolution)", DAYS, headline=True, short="days p90"),
+    _share("within_target_share", "share of closed cases settled within the target days of their severity",
+           headline=True, short="within target"),
+    # ---- queues and staff
+    _time("wait_hours.pool.<pool>", "mean hours a case waits for a member of the pooled centre {name} "
+          "(closed hours included)", HOURS, short="wait h@{name}", group="pools"),
+    _time("wait_hours.partner.<partner>", "mean hours a case waits for the outside partner {name} "
+          "(closed hours included)", HOURS, short="wait h@{name}", group="partners"),
+    _time("wait_hours.<level>", "mean hours a case waits for a handler at the level {name} (closed office hours "
+          "included)", HOURS, headline=True, short="wait h@{name}"),
+    Metric("utilisation.pool.<pool>", "busy staff-hours over on-duty staff-hours of the pooled centre {name} after "
+           "the warm-up", RATIO, 0.0, None, short="util {name}", group="pools"),
+    Metric("utilisation.partner.<partner>", "busy staff-hours over on-duty staff-hours of the outside partner {name} "
+           "after the warm-up", RATIO, 0.0, None, short="util {name}", group="partners"),
+    Metric("utilisation.<role>", "busy staff-hours over on-duty staff-hours of the role {name} after the warm-up",
+           RATIO, 0.0, None, headline=True, short="util {name}"),
+    _count("escalated_failed.<level>", "cases handled but not settled at the level {name}, passed up",
+           short="up failed@{name}"),
+    _count("escalated_ceiling.<level>", "cases above the ceiling of the level {name}, triaged and referred up",
+           short="up ceiling@{name}"),
+    _count("escalated_deadline.<level>", "cases whose deadline at the level {name} passed while waiting or in "
+           "service, passed up", short="up deadline@{name}"),
+    _count("open_cases_end", "cases still open at the end of the run (all, counted or not)", headline=True,
+           short="open at end"),
+    Metric("unstable", "1 if the replication stopped because max_open_cases cases were open (arrivals above "
+           "capacity), else 0", FLAG, 0.0, 1.0, short="unstable"),
+    # ---- meetings
+    _count("referred.meeting.<meeting>", "cases referred to the meeting {name} after the warm-up",
+           short="referred@{name}", group="meetings"),
+    Metric("sittings.meeting.<meeting>", "sittings of the meeting {name} after the warm-up", "sittings", 0.0, None,
+           short="sittings@{name}", group="meetings"),
+    _count("cases_per_sitting.meeting.<meeting>", "mean cases taken up per sitting of the meeting {name}",
+           short="cases/sitting@{name}", group="meetings"),
+    _count("most_per_sitting.meeting.<meeting>", "most cases taken up at one sitting of the meeting {name}",
+           short="most/sitting@{name}", group="meetings"),
+    _time("wait_days.meeting.<meeting>", "mean days a referred case waits for a sitting of the meeting {name} that "
+          "decides it", DAYS, short="wait d@{name}", group="meetings"),
+    _count("waiting_end.meeting.<meeting>", "cases waiting for the meeting {name} at the end of the run",
+           short="waiting@{name}", group="meetings"),
+    # ---- pools and partners
+    _count("cases.pool.<pool>", "cases handled by the pooled centre {name} after the warm-up",
+           short="cases@{name}", group="pools"),
+    _count("cases.partner.<partner>", "cases handled by the outside partner {name} after the warm-up",
+           short="cases@{name}", group="partners"),
+    # ---- channels
+    _share("arrived_share.channel.<channel>", "share of cases arriving after the warm-up that entered through the "
+           "channel {name} (above the bottom level)", short="via {name}", group="channels"),
+    # ---- closed loop
+    _share("handover_on_time_share.<level>", "share of cases handed to the level {name} taken up within its "
+           "response time", short="on time@{name}", group="closed_loop"),
+    _count("handover_late.<level>", "cases handed to the level {name} not taken up within its response time",
+           short="late@{name}", group="closed_loop"),
+    _count("escalated_late.<level>", "cases sent on up from the level {name} because its response time passed",
+           short="up late@{name}", group="closed_loop"),
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A concrete metric name with its catalogue entry and the placeholder's value."""
+
+    name: str
+    entry: Metric
+    subject: str | None  # the level, role, meeting ... it is about (None for global metrics)
+
+    @property
+    def meaning(self) -> str:
+        return self.entry.meaning.format(name=self.subject) if self.subject else self.entry.meaning
+
+    @property
+    def short(self) -> str:
+        if not self.entry.short:
+            return self.name
+        return self.entry.short.format(name=self.subject) if self.subject else self.entry.short
+
+    @property
+    def unit(self) -> str:
+        return self.entry.unit
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        return self.entry.lower, self.entry.upper
+
+    @property
+    def headline(self) -> bool:
+        return self.entry.headline
+
+
+class UnknownMetric(KeyError):
+    """A metric name the catalogue does not describe."""
+
+
+@lru_cache(maxsize=4096)
+def info(name: str) -> MetricInfo:
+    """The catalogue entry of a concrete metric name; raises UnknownMetric if none describes it."""
+    for entry in METRICS:
+        m = entry.regex.match(name)
+        if m:
+            return MetricInfo(name, entry, m.groupdict().get("name"))
+    raise UnknownMetric(name)
+
+
+def known(name: str) -> bool:
+    try:
+        info(name)
+    except UnknownMetric:
+        return False
+    return True
+
+
+def meaning(name: str) -> str:
+    """What a metric means, in words ('' for a name the catalogue does not know)."""
+    return info(name).meaning if known(name) else ""
+
+
+def short_label(name: str) -> str:
+    return info(name).short if known(name) else name
+
+
+def bounds(name: str) -> tuple[float | None, float | None]:
+    """(lower, upper) physical bounds of a metric; (None, None) when unknown."""
+    return info(name).bounds if known(name) else (None, None)
+
+
+def clip(name: str, value: float) -> float:
+    """A value (e.g. a confidence limit) moved inside the metric's bounds."""
+    lo, hi = bounds(name)
+    if value != value:  # NaN stays NaN
+        return value
+    if lo is not None and value < lo:
+        value = lo
+    if hi is not None and value > hi:
+        value = hi
+    return value
+
+
+def is_headline(name: str) -> bool:
+    return known(name) and info(name).headline
+
+
+def select(names: Iterable[str], patterns: Iterable[str] | None = None, *, everything: bool = False) -> list[str]:
+    """The names to show: those matching any shell-style pattern (``settled_share.*``), or with no
+    patterns the headline metrics (every metric with ``everything``), in the given order."""
+    names = list(names)
+    pats = [p for p in (patterns or []) if p]
+    if pats:
+        return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in pats)]
+    if everything:
+        return names
+    return [n for n in names if is_headline(n)]
+
+
+def unknown(names: Iterable[str]) -> list[str]:
+    """Names the catalogue does not describe (a test keeps this empty for every scenario)."""
+    return [n for n in names if not known(n)]
+
+
+def within_bounds(name: str, value: float) -> bool:
+    lo, hi = bounds(name)
+    if value != value or math.isinf(value):
+        return True
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+__all__ = ["Metric", "MetricInfo", "METRICS", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
+           "clip", "is_headline", "select", "unknown", "within_bounds"]
