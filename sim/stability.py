@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .hierarchy import Hierarchy, build_hierarchy
-from .scenario.schema import Scenario, dist_mean
+from .scenario.schema import Scenario
 
 HOURS_PER_YEAR = 365.0 * 24.0
 HOURS_PER_WEEK = 168.0
@@ -78,8 +78,8 @@ def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[Lev
     for li, (name, lv) in enumerate(scenario.levels.items()):
         ceiling = sevs.index(lv.ceiling) if lv.ceiling in sevs else len(sevs) - 1
         above = np.arange(len(sevs)) > ceiling
-        work = np.array([dist_mean(lv.triage) * hpu if (a and lv.triage is not None) else
-                         (0.0 if a else dist_mean(scenario.handling_dist(name, s)) * hpu) for s, a in zip(sevs, above)])
+        work = np.array([lv.triage.expected() * hpu if (a and lv.triage is not None) else
+                         (0.0 if a else scenario.handling_dist(name, s).expected() * hpu) for s, a in zip(sevs, above)])
         passes = np.where(above, 1.0, 1.0 - np.array([scenario.settle_prob(name, s) for s in sevs]))
         per_unit_staff = mean_on_duty(scenario, name)
         offered_u = flow @ work  # per unit

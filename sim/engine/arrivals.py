@@ -14,7 +14,6 @@ from typing import Iterator
 
 import numpy as np
 
-from ..distributions import inverse_cdf
 from ..hierarchy import Hierarchy
 from ..scenario.schema import Scenario
 from ..streams import stream
@@ -105,9 +104,9 @@ class CaseSource:
             for si, (spec, scale) in enumerate(self.handling_specs[li]):
                 mask = severity == si
                 if mask.any():
-                    hand[li, mask] = inverse_cdf(spec, u[mask], scale)
+                    hand[li, mask] = spec.inverse_cdf(u[mask], scale)
             if self.triage_specs[li] is not None:
-                tri[li] = inverse_cdf(self.triage_specs[li], u, self.scenario.hours_per_unit)
+                tri[li] = self.triage_specs[li].inverse_cdf(u, self.scenario.hours_per_unit)
         return CaseBlock(
             times.tolist(), building.tolist(), severity.tolist(), category.tolist(),
             hand.T.tolist(), tri.T.tolist(), out.T.tolist(),

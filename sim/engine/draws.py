@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import inverse_cdf
 
 BLOCK = 1024
 
@@ -50,7 +49,7 @@ class Durations:
         buf = self.bufs[sev]
         i = self.pos[sev]
         if i >= len(buf):
-            buf = self.bufs[sev] = inverse_cdf(self.specs[sev], self.rng.random(BLOCK), self.scale).tolist()
+            buf = self.bufs[sev] = self.specs[sev].inverse_cdf(self.rng.random(BLOCK), self.scale).tolist()
             i = 0
         self.pos[sev] = i + 1
         return buf[i]

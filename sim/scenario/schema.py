@@ -11,129 +11,33 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
     NonNegativeFloat,
     NonNegativeInt,
-    ValidationError,
-    WrapValidator,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 
-def _probability(value: Any, handler: Any) -> float:
-    """Say 'a probability between 0 and 1' rather than pydantic's bare bound."""
-    try:
-        return handler(value)
-    except ValidationError as exc:
-        if all(e["type"] in ("less_than_equal", "greater_than_equal") for e in exc.errors()):
-            raise PydanticCustomError("probability", "expected a probability between 0 and 1") from None
-        raise
-
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0), WrapValidator(_probability)]
-MIX_TOLERANCE = 1e-9
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Strict(BaseModel):
-    """Base model: unknown keys are errors, models are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-# --------------------------------------------------------------------------- distributions
-class Exponential(Strict):
-    dist: Literal["exponential"]
-    mean: PositiveFloat
-
-
-class LogNormal(Strict):
-    dist: Literal["lognormal"]
-    mean: PositiveFloat
-    sd: PositiveFloat
-
-
-class Gamma(Strict):
-    dist: Literal["gamma"]
-    mean: PositiveFloat
-    sd: PositiveFloat
-
-
-class Triangular(Strict):
-    dist: Literal["triangular"]
-    low: NonNegativeFloat
-    mode: NonNegativeFloat
-    high: PositiveFloat
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Triangular":
-        if not (self.low <= self.mode <= self.high) or self.low == self.high:
-            raise ValueError("triangular needs low <= mode <= high and low < high")
-        return self
-
-
-class Fixed(Strict):
-    dist: Literal["fixed"]
-    value: NonNegativeFloat
-
-
-class Empirical(Strict):
-    dist: Literal["empirical"]
-    values: list[NonNegativeFloat] = Field(min_length=1)
-
-
-DIST_NAMES = ("exponential", "lognormal", "gamma", "triangular", "fixed", "empirical")
-
-Distribution = Annotated[
-    Union[Exponential, LogNormal, Gamma, Triangular, Fixed, Empirical],
-    Field(discriminator="dist"),
-]
-
-
-def dist_mean(d: Any) -> float:
-    """Mean of a distribution spec, in its own unit."""
-    if isinstance(d, (Exponential, LogNormal, Gamma)):
-        return d.mean
-    if isinstance(d, Triangular):
-        return (d.low + d.mode + d.high) / 3.0
-    if isinstance(d, Fixed):
-        return d.value
-    if isinstance(d, Empirical):
-        return sum(d.values) / len(d.values)
-    raise TypeError(d)
-
-
-# --------------------------------------------------------------------------- rosters
-class Shift(Strict):
-    """Staff on duty on the given weekdays between start and end hour (end may pass midnight)."""
-
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
-    start: Annotated[float, Field(ge=0, lt=24)]
-    end: Annotated[float, Field(gt=0, le=48)]
-    staff: NonNegativeInt | None = None  # defaults to the role's staff_per_unit
-
-    @model_validator(mode="after")
-    def _order(self) -> "Shift":
-        if self.end <= self.start:
-            raise ValueError("shift end must be after its start (use end > 24 for night shifts)")
-        return self
-
-
-class Roster(Strict):
-    shifts: list[Shift] = Field(min_length=1)
-
-
-RosterSpec = Union[Literal["always", "office"], Roster]
-
-# Office hours are an assumption of the tool: Monday to Friday, 09:00-17:00.
-OFFICE_SHIFTS = Roster(
-    shifts=[Shift(days=["mon", "tue", "wed", "thu", "fri"], start=9.0, end=17.0)]
+from .fields import (  # noqa: F401  (re-exported: the schema's building blocks)
+    DIST_NAMES,
+    MIX_TOLERANCE,
+    OFFICE_SHIFTS,
+    WEEKDAYS,
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    LogNormal,
+    Probability,
+    Roster,
+    RosterSpec,
+    Shift,
+    Strict,
+    Triangular,
 )
 
 
@@ -396,7 +300,7 @@ class Scenario(Strict):
             if lv.ceiling in sev and lv.triage is None and lv.ceiling != self.severities[-1]:
                 problems.append(f"{p}.triage: a level with a ceiling needs a triage time for cases above it")
             if lv.deadline_days is not None and lv.triage is not None:
-                tri_days = dist_mean(lv.triage) / (24.0 if self.time_unit == "hours" else 1.0)
+                tri_days = lv.triage.expected() / (24.0 if self.time_unit == "hours" else 1.0)
                 if lv.deadline_days <= tri_days:
                     problems.append(f"{p}.deadline_days: {lv.deadline_days:g} days is not longer than the triage time ({tri_days:g} days)")
             if i == 0 and lv.units is not None and lv.units > self.households:
