@@ -273,5 +273,110 @@ def within_bounds(name: str, value: float) -> bool:
     return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
+def unit(name: str) -> str:
+    """The unit of a metric ('' for a name the catalogue does not know)."""
+    return info(name).unit if known(name) else ""
+
+
+def bounds_text(name: str) -> str:
+    """The bounds in words: '0 to 1', '≥ 0', or '–' when there are none (or the name is unknown)."""
+    return _bounds_text(*bounds(name))
+
+
+def is_fraction(name: str) -> bool:
+    """Whether a metric is a dimensionless fraction (a share, or busy over on-duty time): drawn as a percentage."""
+    return unit(name) in (SHARE, RATIO)
+
+
+def axis_label(name: str) -> str:
+    """A figure axis label: the metric's name in words and, on a second line when long, its unit."""
+    label = name.replace("_", " ").replace(".", " ")
+    if not known(name):
+        return label
+    sep = "\n" if len(label) + len(unit(name)) > 36 else " "
+    return f"{label}{sep}({unit(name)})"
+
+
+# --------------------------------------------------------------------------- mechanisms
+def mechanism_groups() -> tuple[str, ...]:
+    """The mechanisms the catalogue has metrics for, in catalogue order (``meetings``, ``pools``, ...): each
+    is also the name of the scenario section that declares it."""
+    return tuple(dict.fromkeys(m.group for m in METRICS if m.group != "engine"))
+
+
+def mechanism_kinds(stem: str = "") -> dict[str, str]:
+    """{kind word in metric names: scenario section} of every mechanism whose metrics name its items,
+    read from patterns ``<stem>.<kind>.<<kind>>``: {"meeting": "meetings", "pool": "pools", ...}.
+    With ``stem`` only the mechanisms that have that metric (``settled_share``: those that settle cases)."""
+    out: dict[str, str] = {}
+    for m in METRICS:
+        ph = m.placeholder
+        if m.group != "engine" and ph and m.pattern.endswith(f".{ph}.<{ph}>") and (not stem or m.pattern.startswith(f"{stem}.")):
+            out.setdefault(ph, m.group)
+    return out
+
+
+def mechanism_item(name: str) -> str | None:
+    """'pool.centre' for 'settled_share.pool.centre' (the mechanism item a metric is about); None for a
+    metric about a level, a role or the whole run."""
+    if not known(name):
+        return None
+    mi = info(name)
+    kind = mi.entry.placeholder
+    return f"{kind}.{mi.subject}" if kind in mechanism_kinds() and mi.subject else None
+
+
+# --------------------------------------------------------------------------- the README's table
+MARKDOWN_START = "<!-- metrics:start -->"
+MARKDOWN_END = "<!-- metrics:end -->"
+
+
+def _bounds_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo:g} to {hi:g}"
+    if lo is not None:
+        return f"≥ {lo:g}"
+    return f"≤ {hi:g}" if hi is not None else "–"
+
+
+def markdown_table() -> str:
+    """Every catalogue entry as a Markdown table (metric, meaning, unit, bounds, headline): the README's
+    metric table is exactly this text, between MARKDOWN_START and MARKDOWN_END."""
+    lines = ["| metric | meaning | unit | bounds | headline |", "|---|---|---|---|---|"]
+    for m in METRICS:
+        ph = m.placeholder
+        meaning_ = m.meaning.format(name=f"`<{ph}>`") if ph else m.meaning
+        cells = [f"`{m.pattern}`", meaning_, m.unit, _bounds_text(m.lower, m.upper), "yes" if m.headline else ""]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def with_markdown_table(text: str) -> str:
+    """A document (the README) with the text between its two metric-table markers replaced by the table."""
+    start, end = text.index(MARKDOWN_START), text.index(MARKDOWN_END)
+    return text[: start + len(MARKDOWN_START)] + "\n" + markdown_table() + text[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.catalogue [README.md]``: rewrite the README's metric table from the catalogue
+    (no argument: print the table)."""
+    import sys
+    from pathlib import Path
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print(markdown_table(), end="")
+        return 0
+    path = Path(args[0])
+    path.write_text(with_markdown_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
 __all__ = ["Metric", "MetricInfo", "METRICS", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
-           "clip", "is_headline", "select", "unknown", "within_bounds"]
+           "clip", "is_headline", "select", "unknown", "within_bounds", "unit", "bounds_text", "is_fraction", "axis_label",
+           "mechanism_groups", "mechanism_kinds", "mechanism_item", "markdown_table", "with_markdown_table",
+           "MARKDOWN_START", "MARKDOWN_END"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

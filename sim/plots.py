@@ -33,6 +33,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter  # noqa: E402
 
+from . import catalogue  # noqa: E402
 from .experiments.stats import t_interval  # noqa: E402
 
 __all__ = ["settlement_funnel", "time_to_settlement", "backlog_over_time", "utilisation_vs_staff",
@@ -117,35 +118,9 @@ def target_lines(scenario) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- labels
-_UNITS = {"share": "share of closed cases", "days_to_settle": "days from arrival to settlement",
-          "wait_hours": "hours waiting for a handler", "utilisation": "share of on-duty time busy",
-          "settled_per_day": "cases settled per day", "cases_": "cases", "open_cases_end": "open cases at the end"}
-
-
 def metric_label(metric: str) -> str:
-    """A readable axis label with units for a flat metric name."""
-    base, _, sub = metric.partition(".")
-    if base == "utilisation":
-        if "." in sub:  # pool.<name>, partner.<name>
-            return f"utilisation of the {_mechanism_label(sub)}\n(share of on-duty time busy)"
-        return f"utilisation of {_plural(sub.replace('_', ' '), 2)}\n(share of on-duty time busy)"
-    if base == "settled_share":
-        where = f"by the {_mechanism_label(sub)}" if "." in sub else f"at {sub}"
-        return f"settled {where} (share of closed cases)"
-    if base == "within_target_share":
-        return "settled within target (share of closed cases)"
-    if base == "within_ceiling_share":
-        return "settled at or below its ceiling level\n(share of closed cases)"
-    if base == "unresolved_share":
-        return "unresolved (share of closed cases)"
-    if base == "days_to_settle":
-        return {"mean": "mean", "p50": "median", "p90": "90th percentile"}.get(sub, sub) + " days to settlement (days)"
-    if base == "wait_hours":
-        return f"mean wait at {sub} (hours)"
-    for k, v in _UNITS.items():
-        if metric.startswith(k):
-            return f"{metric.replace('_', ' ')} ({v})"
-    return metric.replace("_", " ")
+    """A readable axis label with units for a flat metric name (from the metric catalogue)."""
+    return catalogue.axis_label(metric)
 
 
 def key_label(path: str) -> str:
@@ -162,10 +137,6 @@ def _percent_axis(ax, axis: str = "y") -> None:
     step = float(np.min(np.diff(ticks))) * 100 if len(ticks) > 1 else 10.0
     decimals = max(0, math.ceil(-math.log10(step) - 1e-9)) if step > 0 else 0
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=decimals))
-
-
-def _is_share(metric: str) -> bool:
-    return "share" in metric or metric.startswith("utilisation")
 
 
 def _plural(word: str, n: int) -> str:
@@ -186,10 +157,11 @@ def _legend_below(ax, ncol: int, **kw: Any) -> None:
 
 # --------------------------------------------------------------------------- settlement funnel
 def mechanism_levels(scenario) -> dict[str, str]:
-    """{"meeting.weekly_conflict": "community", "pool.x": ..., "partner.y": ...}: where each mechanism sits."""
+    """{"meeting.weekly_conflict": "community", "pool.x": ..., "partner.y": ...}: the level each item of a
+    mechanism that settles cases sits at (those with a ``settled_share.<kind>.<name>`` metric)."""
     out = {}
-    for kind, table in (("meeting", "meetings"), ("pool", "pools"), ("partner", "partners")):
-        for name, m in (getattr(scenario, table, None) or {}).items():
+    for kind, section in catalogue.mechanism_kinds("settled_share").items():
+        for name, m in (getattr(scenario, section, None) or {}).items():
             out[f"{kind}.{name}"] = m.level
     return out
 
@@ -224,7 +196,7 @@ def settlement_funnel(data: Any, *, separate_levels: int = 3, mechanisms: Mappin
             if not c.startswith("settled_share."):
                 continue
             key = c.split(".", 1)[1]
-            target = mechs if key.split(".", 1)[0] in ("meeting", "pool", "partner") and "." in key else levels
+            target = mechs if catalogue.mechanism_item(c) else levels
             if key not in target:
                 target.append(key)
     shown, above = levels[:separate_levels], levels[separate_levels:]
@@ -529,20 +501,22 @@ def _sweep_panels(sweep: pd.DataFrame, metrics: Sequence[str], x: str | None, ti
             offset = (gi - (len(groups) - 1) / 2) * dodge
             ax.errorbar(d[xk].astype(float) + offset, d["mean"], yerr=np.nan_to_num(yerr), capsize=3, linewidth=1.6,
                         markersize=5, label=label, **st)
-        ref = reference.get(metric) if isinstance(reference, Mapping) else (reference if _is_share(metric) else None)
+        fraction, busy = catalogue.is_fraction(metric), catalogue.unit(metric) == catalogue.RATIO
+        ref = reference.get(metric) if isinstance(reference, Mapping) else (reference if fraction else None)
         top = float(np.nanmax(sweep.loc[sweep["metric"] == metric, ["mean", "ci_high"]].to_numpy(float)))
-        if ref is not None and (not metric.startswith("utilisation") or top >= 0.5 * ref):
+        if ref is not None and (not busy or top >= 0.5 * ref):
             ax.axhline(ref, color="#555555", linestyle=(0, (4, 3)), linewidth=1)
             if reference_label:
                 ax.annotate(reference_label, (0.01, ref), xycoords=("axes fraction", "data"), xytext=(0, 3),
                             textcoords="offset points", fontsize=8, color="#555555")
-        if metric.startswith("utilisation"):
+        if busy:
             ax.set_ylim(0, max(top * 1.15, 0.05) if ref is None or top < 0.5 * ref else max(1.0, top * 1.05))
         ax.set_xlabel(key_label(xk))
         ax.set_ylabel(metric_label(metric), fontsize=9)
-        if _is_share(metric):
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(max(lo, 0.0), min(hi, 1.0 + 0.02 * (hi - lo)))  # t intervals of few replications can pass 0 or 100%
+        lo_b, hi_b = catalogue.bounds(metric)  # t intervals of few replications can pass 0 or 100%
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo if lo_b is None else max(lo, lo_b), hi if hi_b is None else min(hi, hi_b + 0.02 * (hi - lo)))
+        if fraction:
             _percent_axis(ax)
         ax.set_xticks(xs_all)
         ax.set_xticklabels([f"{v:g}" for v in xs_all])
@@ -564,7 +538,7 @@ def utilisation_vs_staff(sweep: pd.DataFrame, *, x: str | None = None, metrics: 
     ``...staff_per_unit`` column); one line per combination of the other varied parameters.
     Error bars: 95% CI over replications.
     """
-    metrics = metrics or list(dict.fromkeys(m for m in sweep["metric"] if str(m).startswith("utilisation.")))
+    metrics = metrics or list(dict.fromkeys(m for m in sweep["metric"] if catalogue.unit(str(m)) == catalogue.RATIO))
     return _sweep_panels(sweep, metrics, x, title or "Utilisation against staff", 0.85,
                          "85%: waits grow steeply above this")
 
@@ -626,7 +600,7 @@ def staffing_frontier(frontier: pd.DataFrame, *, metric: str | None = None, targ
                     bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "#999999"})
     ax.set_xlabel(cost_label)
     ax.set_ylabel(metric_label(metric))
-    if _is_share(metric):
+    if catalogue.is_fraction(metric):
         _percent_axis(ax)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     whisker = "down to the 95% lower" if higher_better else "up to the 95% upper"

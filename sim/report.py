@@ -21,31 +21,13 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from . import catalogue
 from .provenance import parameter_table
 from .scenario.loader import scenario_hash, validate_data
 
 SECTIONS = ("1. Objectives", "2. Model logic", "3. Data: parameters and their sources", "4. Experimentation",
             "5. Outputs and how their uncertainty is computed", "6. Results", "7. Figures",
             "8. Reproduction: manifest")
-
-METRIC_MEANINGS: dict[str, str] = {
-    "cases_arrived": "cases arriving after the warm-up",
-    "cases_settled": "of those, cases settled by the end of the run",
-    "cases_unresolved": "of those, cases that left the top level unsettled (hotline, lawsuit)",
-    "settled_per_day": "cases settled per day after the warm-up",
-    "settled_share": "share of closed cases (settled or unresolved) settled at this level, meeting, pool or partner",
-    "within_ceiling_share": "share of closed cases settled at or below the lowest level allowed to settle their severity",
-    "unresolved_share": "share of closed cases left unresolved",
-    "days_to_settle": "days from arrival to settlement of settled cases (mean; p50/p90 from a log-binned histogram, 0.5% resolution)",
-    "within_target_share": "share of closed cases settled within target_days of their severity",
-    "wait_hours": "mean hours a case waits for a handler at this level",
-    "utilisation": "busy staff-hours over on-duty staff-hours of this role after the warm-up",
-    "escalated_failed": "cases handled but not settled here, passed up",
-    "escalated_ceiling": "cases above this level's ceiling, triaged and referred up",
-    "escalated_deadline": "cases whose deadline at this level passed while waiting or in service",
-    "open_cases_end": "cases still open at the end of the run",
-    "unstable": "1 if the backlog exceeded max_open_cases (arrivals above capacity), else 0",
-}
 
 RULES = ("A case arrives at the bottom unit (building) of its household. At each level it waits for a handler of "
          "that level's role (one queue per unit, or one shared queue for the level), is handled for a time drawn "
@@ -155,31 +137,10 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
-def _dist_text(d: Mapping[str, Any], unit: str) -> str:
-    kind = d.get("dist")
-    u = "h" if unit == "hours" else "d"
-    if kind == "exponential":
-        return f"exponential, mean {_fmt(d['mean'])} {u}"
-    if kind in ("lognormal", "gamma"):
-        return f"{kind}, mean {_fmt(d['mean'])} {u}, sd {_fmt(d['sd'])}"
-    if kind == "triangular":
-        return f"triangular {_fmt(d['low'])}/{_fmt(d['mode'])}/{_fmt(d['high'])} {u}"
-    if kind == "fixed":
-        return f"fixed {_fmt(d['value'])} {u}"
-    if kind == "empirical":
-        return f"empirical, {len(d['values'])} values"
-    return json.dumps(d)
-
-
 def _map_text(m: Any, fn=_fmt) -> str:
     if isinstance(m, Mapping):
         return "; ".join(f"{k}: {fn(v)}" for k, v in m.items())
     return fn(m)
-
-
-def _metric_meaning(metric: str) -> str:
-    base = metric.split(".", 1)[0]
-    return METRIC_MEANINGS.get(metric, METRIC_MEANINGS.get(base, ""))
 
 
 def _png(fig: Any) -> bytes:
@@ -239,9 +200,9 @@ def _model(scns: list[_Scn]) -> Section:
             rows.append({"level (bottom to top)": name, "units": counts[i], "role": lv.role,
                          "staff per unit": role.staff_per_unit, "roster": roster, "availability": _fmt(role.availability),
                          "queue": lv.queue,
-                         "handling": _map_text({k: _dist_text(v.model_dump(), sc.time_unit) for k, v in lv.handling.items()}, str),
+                         "handling": _value_text(lv.handling, sc.time_unit),
                          "settle": _map_text(lv.settle), "ceiling": lv.ceiling or "any",
-                         "triage": _dist_text(lv.triage.model_dump(), sc.time_unit) if lv.triage else "–",
+                         "triage": lv.triage.describe(sc.time_unit) if lv.triage else "–",
                          "deadline (days)": _fmt(lv.deadline_days),
                          **({"volunteers": ", ".join(getattr(lv, "volunteers", []) or []) or "–"}
                             if any(getattr(v, "volunteers", None) for v in sc.levels.values()) else {})})
@@ -260,42 +221,50 @@ def _model(scns: list[_Scn]) -> Section:
     return s
 
 
-MECHANISMS = ("meetings", "pools", "partners", "channels")
-
-
 def _mechanisms(s: Section, name: str, sc: Any) -> None:
-    """Meetings, pools, partners, channels and closed-loop rules, each explained by its schema docstring."""
-    import inspect
-
-    for kind in MECHANISMS:
-        items = getattr(sc, kind, None) or {}
-        if not items:
+    """Every mechanism the scenario uses (those the metric catalogue knows: meetings, pools, partners,
+    channels, closed-loop rules ...), each explained by its schema docstring and listed item by item."""
+    for group in catalogue.mechanism_groups():
+        section = getattr(sc, group, None)
+        if section is None or (isinstance(section, Mapping) and not section):
             continue
-        first = next(iter(items.values()))
-        docs = [c.__doc__ for c in type(first).__mro__
-                if c.__doc__ and c.__module__ == type(first).__module__ and c.__name__ != "Strict"]
-        s.p(f"**{kind.capitalize()}**: " + " ".join(" ".join(docs).split()).replace("``", "`"))
-        rows = []
-        for key, item in items.items():
-            d = item.model_dump(exclude_none=True)
-            row = {"name": key}
-            for k, v in d.items():
-                if k == "description":
-                    continue
-                if k == "handling":
-                    v = _map_text({h: _dist_text(dv, sc.time_unit) for h, dv in v.items()}, str)
-                elif k == "roster" and not isinstance(v, str):
-                    v = f"{len(v['shifts'])} shift(s)"
-                row[k] = _map_text(v) if isinstance(v, Mapping) else _fmt(v)
-            row["description"] = d.get("description", "")
-            rows.append(row)
-        s.table(pd.DataFrame(rows), f"{name}: {kind}")
-    loop = getattr(sc, "closed_loop", None)
-    if loop is not None:
-        s.p("**Closed loop**: " + " ".join(inspect.getdoc(type(loop)).split()).replace("``", "`"))
-        d = loop.model_dump(exclude_none=True)
-        s.table(pd.DataFrame([{k: _map_text(v) if isinstance(v, Mapping) else _fmt(v) for k, v in d.items()}]),
-                f"{name}: closed-loop rules")
+        items = section if isinstance(section, Mapping) else {"": section}  # one set of rules (closed loop)
+        title = group.replace("_", " ")
+        s.p(f"**{title.capitalize()}**: " + _schema_doc(type(next(iter(items.values())))))
+        s.table(pd.DataFrame([_item_row(key, item, sc.time_unit) for key, item in items.items()]), f"{name}: {title}")
+
+
+def _schema_doc(cls: type) -> str:
+    """The docstrings of a schema class and its schema bases, as one paragraph."""
+    from .scenario.fields import Strict
+
+    docs = [c.__doc__ for c in cls.__mro__ if c.__doc__ and isinstance(c, type) and issubclass(c, Strict) and c is not Strict]
+    return " ".join(" ".join(docs).split()).replace("``", "`")
+
+
+def _item_row(key: str, item: Any, time_unit: str) -> dict[str, str]:
+    """One table row of a mechanism item: its name, every field set, its description last."""
+    row = {"name": key} if key else {}
+    for field_name in type(item).model_fields:
+        value = getattr(item, field_name)
+        if value is not None and field_name != "description":
+            row[field_name] = _value_text(value, time_unit)
+    row["description"] = getattr(item, "description", "")
+    return row
+
+
+def _value_text(value: Any, time_unit: str) -> str:
+    """A parameter value in words: a distribution by its own description (in the scenario's time unit), a
+    roster by its number of shifts, a mapping as 'key: value; ...'."""
+    if hasattr(value, "describe"):
+        return value.describe(time_unit)
+    if hasattr(value, "shifts"):
+        return f"{len(value.shifts)} shift(s)"
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(exclude_none=True)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_value_text(v, time_unit)}" for k, v in value.items())
+    return _fmt(value)
 
 
 def _parameters(scns: list[_Scn]) -> Section:
@@ -362,9 +331,10 @@ def _outputs(kind: str, metrics: Iterable[str]) -> Section:
             "These intervals reflect the spread of the design, not the replication noise of each point; every "
             "point uses the same seed (common random numbers), which removes most of that noise, except for "
             "parameters that change the number of arrivals (rate, households), whose indices carry some of it.")
-    rows = [{"output": m, "meaning": _metric_meaning(m)} for m in metrics]
+    rows = [{"output": m, "meaning": catalogue.meaning(m), "unit": catalogue.unit(m), "bounds": catalogue.bounds_text(m),
+             "headline": "yes" if catalogue.is_headline(m) else ""} for m in metrics]
     if rows:
-        s.table(pd.DataFrame(rows), "Outputs")
+        s.table(pd.DataFrame(rows), "Outputs (headline: shown by default in the command-line tables)")
     return s
 
 
@@ -454,7 +424,7 @@ def _table_figures(folder: Path, figs: Section) -> None:
     if (folder / "sweep.csv").exists():
         sweep = pd.read_csv(folder / "sweep.csv")
         metrics = set(sweep["metric"])
-        if any(str(m).startswith("utilisation.") for m in metrics):
+        if any(catalogue.unit(str(m)) == catalogue.RATIO for m in metrics):
             tries.append(("Utilisation against the varied parameters (95% CI)", lambda: plots.utilisation_vs_staff(sweep)))
         service = [m for m in ("within_target_share", "within_ceiling_share", "days_to_settle.p90", "unresolved_share")
                    if m in metrics]
