@@ -273,3 +273,23 @@ def test_sim_plot_sweep_folder_and_bad_folder(tmp_path):
     empty.mkdir()
     assert sim_main(["plot", str(empty)]) == 2
     assert sim_main(["plot", str(tmp_path / "missing")]) == 2
+
+
+def test_labels_and_mechanisms_come_from_the_catalogue():
+    from sim import catalogue
+
+    assert plots.metric_label("wait_hours.pool.centre") == catalogue.axis_label("wait_hours.pool.centre")
+    assert "(hours)" in plots.metric_label("wait_hours.grid")
+    fx = load_scenario_full(LADDER.parents[2] / "scenarios" / "fangxing.yaml").scenario
+    levels = plots.mechanism_levels(fx)
+    expected = {f"meeting.{k}": m.level for k, m in fx.meetings.items()} | {f"pool.{k}": p.level for k, p in fx.pools.items()}
+    assert levels == expected and fx.channels  # channels settle nothing: not drawn beside a level
+
+
+def test_sweep_panels_clip_to_the_catalogue_bounds_and_draw_fractions_as_percent():
+    rows = [{"roles.grid_worker.staff_per_unit": g, "metric": m, "mean": v, "ci_low": v - 0.3, "ci_high": v + 0.3, "n": 3}
+            for g in (1, 2) for m, v in (("within_target_share", 0.9), ("wait_hours.grid", 0.2))]
+    share, wait = plots.metric_vs_parameter(pd.DataFrame(rows), ["within_target_share", "wait_hours.grid"]).axes[:2]
+    assert share.get_ylim()[0] >= 0 and share.get_ylim()[1] < 1.05  # the interval reaches 1.2
+    assert wait.get_ylim()[0] == 0  # hours are never negative, even when the interval is
+    assert "%" in share.yaxis.get_major_formatter()(0.5, 0) and "%" not in wait.yaxis.get_major_formatter()(0.5, 0)

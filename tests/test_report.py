@@ -102,3 +102,52 @@ def test_sweep_report_lists_the_sweep_table(tmp_path):
     rows = [ln for ln in shown.splitlines() if ln.startswith("| ")]
     assert rows[0].startswith("| roles.grid_staff.staff_per_unit | metric | mean |")
     assert len(rows) - 1 == len(table)  # every row of the sweep (below 400 rows)
+
+
+# --------------------------------------------------------------------------- meanings, mechanisms, distributions
+FANGXING = TEST_SCENARIOS.parent.parent / "scenarios" / "fangxing.yaml"
+
+
+@pytest.fixture(scope="module")
+def fangxing_report(tmp_path_factory):
+    """The report of a short Fangxing run (meetings, a pool and channels), without figures."""
+    loaded = load_scenario_full(FANGXING)
+    out = tmp_path_factory.mktemp("fx") / "run"
+    sc = loaded.scenario
+    write_run(out, run(sc, 2, 1, horizon_days=sc.warmup_days + 20), loaded)
+    return rp.build_report(out, figures=False), loaded
+
+
+def _table(report, caption_start: str):
+    return next(b.content for sec in report.sections for b in sec.blocks
+                if b.kind == "table" and b.caption.startswith(caption_start))
+
+
+def test_every_output_of_fangxing_has_a_meaning_and_a_unit(fangxing_report):
+    report, loaded = fangxing_report
+    outputs = _table(report, "Outputs")
+    assert len(outputs) > 40 and {"output", "meaning", "unit", "bounds", "headline"} <= set(outputs.columns)
+    assert all(outputs["meaning"].str.len() > 0), list(outputs.loc[outputs["meaning"] == "", "output"])
+    assert all(outputs["unit"].str.len() > 0)
+    pool = next(iter(loaded.scenario.pools))
+    pool_rows = outputs[outputs["output"].str.contains(f".pool.{pool}", regex=False)]
+    assert len(pool_rows) >= 4  # settled share, wait, utilisation, cases
+    for meaning in pool_rows["meaning"]:
+        assert pool in meaning and "this role" not in meaning and "this level" not in meaning
+    assert outputs.set_index("output").loc["within_target_share", "headline"] == "yes"
+    assert outputs.set_index("output").loc["cases_settled", "headline"] == ""
+
+
+def test_mechanisms_and_distributions_are_described_from_the_scenario(fangxing_report):
+    report, loaded = fangxing_report
+    sc = loaded.scenario
+    for group in ("meetings", "pools", "channels"):
+        table = _table(report, f"fangxing: {group}")
+        assert list(table["name"]) == list(getattr(sc, group))
+    levels = _table(report, "fangxing: levels")
+    for (name, lv), text in zip(sc.levels.items(), levels["handling"]):
+        for key, dist in lv.handling.items():
+            assert f"{key}: {dist.describe(sc.time_unit)}" in text, name
+    pools = _table(report, "fangxing: pools")
+    for (name, pool), text in zip(sc.pools.items(), pools["handling"]):
+        assert all(d.describe(sc.time_unit) in text for d in pool.handling.values()), name
