@@ -44,7 +44,7 @@ class Metric:
     upper: float | None = None
     headline: bool = False
     short: str = ""  # a short label for narrow tables; may use {name}; default: the name itself
-    group: str = "engine"  # "engine", or the mechanism that produces it
+    group: str = "engine"  # "engine", or the mechanism that produces it, named as its scenario section
 
     @property
     def regex(self) -> re.Pattern[str]:
