@@ -25,7 +25,7 @@ from scipy import stats
 
 from sim.engine import model as model_mod
 from sim.engine.model import Model, single_run
-from sim.engine.staff import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
+from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

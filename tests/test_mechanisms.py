@@ -16,11 +16,9 @@ import pytest
 
 from conftest import tiny
 from sim.engine import single_run
-from sim.engine.meetings import HOURS_PER_MONTH, sitting_clock
-from sim.engine.pools import add_profiles
-from sim.engine.staff import WeeklyProfile
+from sim.mechanisms.meetings import HOURS_PER_MONTH, Schedule, sitting_clock
+from sim.rosters import WeeklyProfile, add_profiles
 from sim.scenario import ScenarioError, validate_data
-from sim.scenario.schema import Schedule
 
 SEED = 11
 WED_10 = 2 * 24 + 10.0  # Wednesday 10:00 in hours from Monday 00:00
@@ -295,4 +293,4 @@ def test_a_scenario_without_mechanisms_builds_none():
     from sim.engine.model import Model
 
     model = Model(validate_data(tiny()), SEED, 0)
-    assert model.mech is None and all(lv.hooks is None and lv.respond is None for lv in model.levels)
+    assert model.mechanisms == () and all(lv.hooks is None and lv.respond is None for lv in model.levels)
