@@ -21,59 +21,19 @@ from typing import Any, Iterator
 import simpy
 
 from .. import mechanisms
-from ..draws import Durations
 from ..hierarchy import Hierarchy, build_hierarchy
-from ..mechanisms.base import Hooks, Runtime, Settler
+from ..mechanisms.base import Runtime, Settler
 from ..mechanisms.context import Context, MetricSink
 from ..metrics import Metrics
-from ..rosters import WeeklyProfile, add_profiles, weekly_profile
 from ..scenario.schema import Scenario
-from ..streams import stream
 from .arrivals import CaseSource
 from .case import case_process
+from .levels import LevelRuntime, build_levels
 from .simpy_patches import CaseProcess
 from .spool import CHUNK_ROWS, CaseSpool
 from .staff import make_resources
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
-
-
-@dataclass
-class LevelHooks:
-    """Settlers attached to one level: tried before its staff (``instead``) or after it fails."""
-
-    before: list[Settler] = field(default_factory=list)
-    after: list[Settler] = field(default_factory=list)
-
-    def pick_before(self, sev: int, cat: int) -> Settler | None:
-        for desk in self.before:
-            if desk.takes(sev, cat):
-                return desk
-        return None
-
-    def pick_after(self, sev: int, cat: int) -> Settler | None:
-        """The first settler that takes a case the level did not settle (or None: it goes up)."""
-        for mech in self.after:
-            if mech.takes(sev, cat):
-                return mech
-        return None
-
-
-@dataclass
-class LevelRuntime:
-    """What the case process needs to know about a level, in plain attributes."""
-
-    name: str
-    resources: list[simpy.Resource]
-    per_unit: bool
-    profile: WeeklyProfile
-    settle: list[float]  # per severity index
-    ceiling_rank: int  # severities with a higher index are only triaged here
-    deadline: float | None  # hours
-    closed_hours: bool = False  # on/off roster: a case granted off duty waits for the next shift
-    hooks: LevelHooks | None = None  # when meetings, pools or partners sit at this level
-    respond: Any = None  # closed loop: the hand-over wait (a RespondWait) for cases handed to this level
-    follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
 
 
 @dataclass
@@ -115,7 +75,7 @@ class Model:
         self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers)
         self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
         self.targets = [scenario.target_for(s) for s in sevs]
-        self.levels = self._levels(scenario, seed, rep, hooks)
+        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks, make_resources)
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None
@@ -126,41 +86,6 @@ class Model:
         for h in hooks:
             for proc in h.processes:
                 self.env.process(proc)
-
-    def _levels(self, scenario: Scenario, seed: int, rep: int, hooks: list[Hooks]) -> list[LevelRuntime]:
-        """Every level's resources and rules, with the mechanisms' hooks wired in."""
-        sevs = scenario.severities
-        extra = {li: profiles for h in hooks for li, profiles in h.extra_staff}
-        levels: list[LevelRuntime] = []
-        for li, (name, lv) in enumerate(scenario.levels.items()):
-            profile = weekly_profile(scenario.roles[lv.role])
-            if li in extra:  # volunteers and part-timers join the level's handlers
-                profile = add_profiles(profile, *extra[li])
-            n_units = self.hierarchy.counts[li]
-            per_unit = lv.queue == "per_unit"
-            if not per_unit:
-                profile = profile.times(n_units)
-            resources = make_resources(self.env, n_units if per_unit else 1, profile)
-            ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
-            deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
-            level = LevelRuntime(name, resources, per_unit, profile, [scenario.settle_prob(name, s) for s in sevs],
-                                 ceiling_rank, deadline, profile.on_off)
-            if lv.follow_up_days:
-                specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
-                level.follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
-            levels.append(level)
-        slot = len(levels)
-        for h in hooks:
-            for settler in h.settlers:
-                settler.slot = slot
-                slot += 1
-                lv_rt = levels[settler.level]
-                if lv_rt.hooks is None:
-                    lv_rt.hooks = LevelHooks()
-                (lv_rt.hooks.before if settler.before else lv_rt.hooks.after).append(settler)
-            for li, wait in h.respond:
-                levels[li].respond = wait
-        return levels
 
     # ---- processes
     def _arrivals(self) -> Iterator[simpy.Event]:
