@@ -89,3 +89,24 @@ def test_fangxing_published_counts():
     h = build_hierarchy(load_scenario(SCENARIOS / "fangxing.yaml"))
     assert h.counts[0] == 239 and h.counts[1] == 9
     assert int(np.sum(h.households)) == 42000
+
+
+def test_a_run_builds_the_hierarchy_once_for_all_its_replications(monkeypatch):
+    import sim.engine.model as model_mod
+    import sim.experiments.replicate as replicate
+    from sim.hierarchy import build_hierarchy as real
+
+    calls: list[str] = []
+
+    def counting(scenario, *args):
+        calls.append(scenario.name)
+        return real(scenario, *args)
+
+    monkeypatch.setattr(replicate, "build_hierarchy", counting)
+    monkeypatch.setattr(model_mod, "build_hierarchy", counting)
+    sc = four_levels()
+    result = replicate.run(sc, reps=4, seed=1, horizon_days=5)
+    assert len(result.records) == 4 and calls == [sc.name]
+    given = real(sc)
+    replicate.run(sc, reps=2, seed=1, horizon_days=5, hierarchy=given)
+    assert calls == [sc.name]  # a hierarchy handed in is used as it is
