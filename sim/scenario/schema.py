@@ -39,6 +39,7 @@ from .fields import (  # noqa: F401  (re-exported: the schema's building blocks)
     Strict,
     Triangular,
 )
+# each mechanism declares its own section (and its cross-checks) in its module of sim.mechanisms
 from ..mechanisms.channels import Channel
 from ..mechanisms.closed_loop import ClosedLoop
 from ..mechanisms.desks import Partner, Pool
