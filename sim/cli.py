@@ -119,7 +119,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for k, v in sc.arrivals.severity_mix.items():
         mix.add_row(k, f"{v:.0%}")
     con.print(mix)
-    from .engine.mechanisms import describe as describe_mechanisms
+    from .mechanisms import describe as describe_mechanisms
 
     mech_rows = describe_mechanisms(sc)
     if mech_rows:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .scenario.checks import MAX_UNITS, unit_counts
+from .scenario.checks import unit_counts, unit_problems
 from .scenario.loader import Problem, ScenarioError
 from .scenario.schema import Scenario
 
@@ -62,39 +62,31 @@ class Hierarchy:
 
 
 def build_hierarchy(scenario: Scenario, file: str = "<scenario>") -> Hierarchy:
-    """Work out the units of every level and how they nest; raise ScenarioError if impossible."""
+    """Work out the units of every level and how they nest.
+
+    A validated scenario always builds (the schema runs the same unit checks); the guard
+    raises ScenarioError for one built around validation (``model_construct``).
+    """
+    problems = unit_problems(scenario)
+    if problems:  # refuse before allocating anything
+        raise ScenarioError([Problem(file, *msg.split(": ", 1)) for msg in problems])
     names = scenario.level_names
     levels = list(scenario.levels.values())
-    top = len(levels) - 1
     counts = unit_counts(scenario)
-    problems: list[Problem] = []
-    if max(counts) > MAX_UNITS:  # refuse before allocating anything (the schema reports it too)
-        raise ScenarioError([Problem(file, "levels", f"{max(counts):,} units at one level (at most {MAX_UNITS:,})")])
     unit_names = tuple(tuple(u.name for u in lv.units_named) if lv.units_named else None for lv in levels)
     parents: list[np.ndarray] = []
-    for i in range(top):
+    for i in range(len(levels) - 1):
         lv, n, n_up = levels[i], counts[i], counts[i + 1]
         if lv.units_named is not None:
             up = {name: j for j, name in enumerate(unit_names[i + 1] or ())}
             arr = np.asarray([up.get(u.parent, 0) if u.parent is not None else 0 for u in lv.units_named], dtype=np.int64)
         elif lv.parents is not None:
             arr = np.asarray(lv.parents, dtype=np.int64)
-            bad = np.flatnonzero(arr >= n_up)
-            if bad.size:
-                problems.append(Problem(file, f"levels.{names[i]}.parents.{int(bad[0])}",
-                                        f"parent index {int(arr[bad[0]])} but level '{names[i + 1]}' has only {n_up} units (0..{n_up - 1})"))
         elif lv.per_parent is not None:
             arr = np.arange(n, dtype=np.int64) // lv.per_parent
         else:
-            if n < n_up:
-                problems.append(Problem(file, f"levels.{names[i]}.units",
-                                        f"{n} units cannot cover the {n_up} units of level '{names[i + 1]}' above"))
             arr = (np.arange(n, dtype=np.int64) * n_up) // n
         parents.append(arr)
-    if counts[0] > scenario.households:
-        problems.append(Problem(file, f"levels.{names[0]}", f"{counts[0]} units but only {scenario.households} households"))
-    if problems:
-        raise ScenarioError(problems)
     h, n0 = scenario.households, counts[0]
     households = np.full(n0, h // n0, dtype=np.int64)
     households[: h % n0] += 1

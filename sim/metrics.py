@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mechanisms.context import MetricSink
 
 # Histogram of days to settlement: log10 bins from 1e-4 to 1e4 days, 500 bins per decade.
 HIST_LO = -4.0
@@ -63,6 +67,7 @@ class Metrics:
     levels: list[str]
     warmup: float  # hours
     horizon: float  # hours
+    extra_slots: int = 0  # settlement slots after the levels' (one per meeting, pool, partner)
     arrived: int = 0
     settled: int = 0
     unresolved: int = 0
@@ -84,7 +89,7 @@ class Metrics:
 
     def __post_init__(self) -> None:
         n = len(self.levels)
-        self.settled_at = [0] * n
+        self.settled_at = [0] * (n + self.extra_slots)
         self.wait_sum = [0.0] * n
         self.wait_n = [0] * n
         self.escalated = {r: [0] * n for r in ESCALATION_REASONS}
@@ -125,36 +130,44 @@ class Metrics:
         for bt in self.busy_time:
             bt.advance(now)
 
-    def summary(self, level_roles: list[str], on_duty_hours: list[float], targets_used: bool) -> dict[str, float]:
-        """Flat metric names -> values for this replication."""
+    def report(self, sink: "MetricSink", level_roles: list[str], on_duty_hours: list[float], targets_used: bool,
+               households: int, end: float) -> None:
+        """Put this replication's engine metrics into the sink, in catalogue order.
+
+        Rates per 1,000 households a year make communities of different size comparable;
+        they count the years from the warm-up to ``end`` (the run may stop early).
+        """
+        nan = float("nan")
         days = (self.horizon - self.warmup) / 24.0
+        years = (end - self.warmup) / (24.0 * 365.0)
+        per_1000 = 1000.0 / households / years if years > 0 else nan
         closed = self.closed
-        out: dict[str, float] = {
-            "cases_arrived": float(self.arrived),
-            "cases_settled": float(self.settled),
-            "cases_unresolved": float(self.unresolved),
-            "settled_per_day": self.settled / days if days > 0 else float("nan"),
-        }
+        put = sink.put
+        put("cases_arrived", float(self.arrived))
+        put("cases_settled", float(self.settled))
+        put("cases_unresolved", float(self.unresolved))
+        put("settled_per_day", self.settled / days if days > 0 else nan)
+        put("cases_per_1000_households_year", float(self.arrived) * per_1000)
+        put("unresolved_per_1000_households_year", float(self.unresolved) * per_1000)
         for li, name in enumerate(self.levels):
-            out[f"settled_share.{name}"] = self.settled_at[li] / closed if closed else float("nan")
-        out["within_ceiling_share"] = self.within_ceiling / closed if closed else float("nan")
-        out["unresolved_share"] = self.unresolved / closed if closed else float("nan")
-        out["days_to_settle.mean"] = self.settle_time_sum / self.settled if self.settled else float("nan")
-        out["days_to_settle.p50"] = self.quantile_days(0.5)
-        out["days_to_settle.p90"] = self.quantile_days(0.9)
-        out["within_target_share"] = (self.within_target / closed if closed else float("nan")) if targets_used else float("nan")
+            put(f"settled_share.{name}", self.settled_at[li] / closed if closed else nan)
+        put("within_ceiling_share", self.within_ceiling / closed if closed else nan)
+        put("unresolved_share", self.unresolved / closed if closed else nan)
+        put("days_to_settle.mean", self.settle_time_sum / self.settled if self.settled else nan)
+        put("days_to_settle.p50", self.quantile_days(0.5))
+        put("days_to_settle.p90", self.quantile_days(0.9))
+        put("within_target_share", (self.within_target / closed if closed else nan) if targets_used else nan)
         for li, name in enumerate(self.levels):
-            out[f"wait_hours.{name}"] = self.wait_sum[li] / self.wait_n[li] if self.wait_n[li] else float("nan")
+            put(f"wait_hours.{name}", self.wait_sum[li] / self.wait_n[li] if self.wait_n[li] else nan)
         role_busy: dict[str, float] = {}
         role_duty: dict[str, float] = {}
         for li, role in enumerate(level_roles):
             role_busy[role] = role_busy.get(role, 0.0) + self.busy_time[li].area
             role_duty[role] = role_duty.get(role, 0.0) + on_duty_hours[li]
         for role in role_busy:
-            out[f"utilisation.{role}"] = role_busy[role] / role_duty[role] if role_duty[role] > 0 else float("nan")
+            put(f"utilisation.{role}", role_busy[role] / role_duty[role] if role_duty[role] > 0 else nan)
         for reason in ESCALATION_REASONS:
             for li, name in enumerate(self.levels):
-                out[f"escalated_{reason}.{name}"] = float(self.escalated[reason][li])
-        out["open_cases_end"] = float(self.open_now)
-        out["unstable"] = 1.0 if self.unstable else 0.0
-        return out
+                put(f"escalated_{reason}.{name}", float(self.escalated[reason][li]))
+        put("open_cases_end", float(self.open_now))
+        put("unstable", 1.0 if self.unstable else 0.0)

@@ -58,7 +58,7 @@ class LevelLoad:
 
 def mean_on_duty(scenario: Scenario, level: str) -> float:
     """Staff of one unit of a level on duty, averaged over the roster week (after availability)."""
-    from .engine.staff import weekly_profile
+    from .rosters import weekly_profile
 
     lv = scenario.levels[level]
     roles = [lv.role, *getattr(lv, "volunteers", [])]  # volunteers join the level's handlers

@@ -4,8 +4,8 @@ the engine's event-saving shortcuts change no result.
 * The plain-SimPy ladder of ``benchmarks/plain_simpy_ladder.py`` and ``sim`` on
   ``tests/scenarios/ladder.yaml`` are the same network, so their mean times in system must
   agree within a confidence interval of the difference.
-* ``sim.engine.staff`` skips Release events nobody waits for and replaces off-duty blocker
-  requests with :class:`RosteredResource`, and cases run as ``lean_process.CaseProcess``
+* ``sim.engine.simpy_patches`` skips Release events nobody waits for, replaces off-duty
+  blocker requests with :class:`RosteredResource`, and runs cases as ``CaseProcess``
   (no start and end events); run with SimPy's stock resources, blockers and processes
   instead, Fangxing and the ladder must give identical numbers, with fewer events.
 * ``WeeklyProfile.on_duty_hours`` sums its terms vectorised; it must equal the plain loop.
@@ -25,7 +25,7 @@ from scipy import stats
 
 from sim.engine import model as model_mod
 from sim.engine.model import Model, single_run
-from sim.engine.staff import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
+from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -43,12 +43,28 @@ def test_per_parent_and_explicit_parents():
     assert h2.ancestors[:, 0].tolist() == [0, 1, 0]
 
 
-def test_explicit_parent_out_of_range_is_an_error():
-    sc = four_levels(building={"parents": [0, 5]}, grid={"units": 2})
+def test_explicit_parent_out_of_range_is_a_validation_error():
+    """Validation alone finds what would stop the hierarchy being built: no build needed."""
     with pytest.raises(ScenarioError) as exc:
-        build_hierarchy(sc, "x.yaml")
-    assert "levels.building.parents.1" in str(exc.value)
+        four_levels(building={"parents": [0, 5]}, grid={"units": 2})
+    assert {p.path for p in exc.value.problems} == {"levels.building.parents.1"}
     assert "has only 2 units" in str(exc.value)
+
+
+def test_too_few_units_to_cover_the_level_above_is_a_validation_error():
+    with pytest.raises(ScenarioError) as exc:
+        four_levels(building={"units": 2}, grid={"units": 3})
+    assert {p.path for p in exc.value.problems} == {"levels.building.units"}
+    assert "2 units cannot cover the 3 units of level 'grid'" in str(exc.value)
+
+
+def test_the_builder_still_refuses_a_scenario_built_around_validation():
+    sc = four_levels(building={"parents": [0, 1]}, grid={"units": 2})
+    building = sc.levels["building"].model_copy(update={"parents": [0, 5]})
+    bad = sc.model_copy(update={"levels": {**sc.levels, "building": building}})
+    with pytest.raises(ScenarioError) as exc:
+        build_hierarchy(bad, "x.yaml")
+    assert [(p.file, p.path) for p in exc.value.problems] == [("x.yaml", "levels.building.parents.1")]
 
 
 def test_graph_is_a_tree_with_child_to_parent_edges():
@@ -73,3 +89,24 @@ def test_fangxing_published_counts():
     h = build_hierarchy(load_scenario(SCENARIOS / "fangxing.yaml"))
     assert h.counts[0] == 239 and h.counts[1] == 9
     assert int(np.sum(h.households)) == 42000
+
+
+def test_a_run_builds_the_hierarchy_once_for_all_its_replications(monkeypatch):
+    import sim.engine.model as model_mod
+    import sim.experiments.replicate as replicate
+    from sim.hierarchy import build_hierarchy as real
+
+    calls: list[str] = []
+
+    def counting(scenario, *args):
+        calls.append(scenario.name)
+        return real(scenario, *args)
+
+    monkeypatch.setattr(replicate, "build_hierarchy", counting)
+    monkeypatch.setattr(model_mod, "build_hierarchy", counting)
+    sc = four_levels()
+    result = replicate.run(sc, reps=4, seed=1, horizon_days=5)
+    assert len(result.records) == 4 and calls == [sc.name]
+    given = real(sc)
+    replicate.run(sc, reps=2, seed=1, horizon_days=5, hierarchy=given)
+    assert calls == [sc.name]  # a hierarchy handed in is used as it is

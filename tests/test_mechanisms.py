@@ -16,11 +16,9 @@ import pytest
 
 from conftest import tiny
 from sim.engine import single_run
-from sim.engine.meetings import HOURS_PER_MONTH, sitting_clock
-from sim.engine.pools import add_profiles
-from sim.engine.staff import WeeklyProfile
+from sim.mechanisms.meetings import HOURS_PER_MONTH, Schedule, sitting_clock
+from sim.rosters import WeeklyProfile, add_profiles
 from sim.scenario import ScenarioError, validate_data
-from sim.scenario.schema import Schedule
 
 SEED = 11
 WED_10 = 2 * 24 + 10.0  # Wednesday 10:00 in hours from Monday 00:00
@@ -295,4 +293,52 @@ def test_a_scenario_without_mechanisms_builds_none():
     from sim.engine.model import Model
 
     model = Model(validate_data(tiny()), SEED, 0)
-    assert model.mech is None and all(lv.hooks is None and lv.respond is None for lv in model.levels)
+    assert model.mechanisms == () and all(lv.hooks is None and lv.respond is None for lv in model.levels)
+
+
+# --------------------------------------------------------------------------- the registry
+def test_every_mechanism_with_a_section_gives_the_scenario_its_field():
+    from sim.mechanisms import REGISTRY
+    from sim.scenario.schema import Scenario
+
+    for mech in REGISTRY:
+        if mech.name == "volunteers":  # a field of each level, not a section of its own
+            assert "volunteers" in Scenario.model_fields["levels"].annotation.__args__[1].model_fields
+            continue
+        annotation = repr(Scenario.model_fields[mech.name].annotation)
+        assert any(model.__name__ in annotation for model in mech.models), mech.name
+
+
+def test_each_mechanism_produces_exactly_the_metrics_of_its_catalogue_group():
+    """A scenario's metrics beyond the engine's belong to the mechanisms it uses, by catalogue group."""
+    from conftest import SCENARIOS
+    from sim import catalogue
+    from sim.mechanisms import used
+    from sim.scenario import load_scenario
+
+    seen: set[str] = set()
+    for name in ("fangxing", "runzhou", "zhonglou", "shuangluan", "tuanjieba", "wangquan"):
+        sc = load_scenario(SCENARIOS / f"{name}.yaml", {"warmup_days": 0.0})
+        metrics = single_run(sc, SEED, 0, horizon_days=20.0).metrics
+        groups = {catalogue.info(m).entry.group for m in metrics} - {"engine"}
+        with_metrics = {m.name for m in used(sc)} & {e.group for e in catalogue.METRICS}
+        assert groups == with_metrics, name
+        seen |= groups
+    assert seen == {"meetings", "pools", "partners", "channels", "closed_loop"}  # every group was exercised
+
+
+def test_describe_and_checks_iterate_the_registry_in_order():
+    from sim.mechanisms import REGISTRY, describe, problems
+
+    d = tiny()
+    d["roles"]["volunteer"] = {"staff_per_unit": 1}
+    d["levels"]["building"]["volunteers"] = ["volunteer"]
+    d["channels"] = {"qr": {"share": 0.1, "enters_at": "community"}}
+    d["meetings"] = {"weekly": {"level": "building", "capacity": 2, "settle": 0.5}}
+    d["closed_loop"] = {"report_back_days": 1.0}
+    sc = validate_data(d)
+    kinds = [row[0] for row in describe(sc)]
+    assert kinds == ["meeting", "channel", "volunteers", "closed loop"]
+    order = [m.name for m in REGISTRY]
+    assert order.index("meetings") < order.index("channels") < order.index("volunteers") < order.index("closed_loop")
+    assert problems(sc) == []

@@ -120,7 +120,7 @@ def test_fangxing_without_its_co_governance_centre_loads_the_community_mediators
 
 
 def test_describe_lists_fangxings_mechanisms():
-    from sim.engine.mechanisms import describe
+    from sim.mechanisms import describe
 
     rows = describe(load_scenario(SCENARIOS / "fangxing.yaml"))
     kinds = {(kind, name) for kind, name, _, _ in rows}

@@ -1,4 +1,4 @@
-"""The discrete-event model: arrivals, staff and rosters, the case process, one replication."""
+"""The discrete-event model: arrivals, staff resources, the case process, one replication."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ __all__ = ["Model", "single_run"]
 
 
 def __getattr__(name: str) -> Any:
-    """Import the model on first use: `sim validate` imports engine.staff, and the model pulls
-    in numpy and scipy (start-up must stay under half a second)."""
+    """Import the model on first use: it pulls in SimPy, numpy and scipy, which the commands
+    that only read scenarios do not need (start-up must stay under half a second)."""
     if name in __all__:
         from . import model
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterator
 import simpy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..mechanisms.base import Settler
     from .model import Model
 
 FAILED, CEILING, DEADLINE = "failed", "ceiling", "deadline"
@@ -26,7 +27,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
 
     ``start`` is the level it enters at (a reporting channel may skip the levels below).
     Mechanisms hook in where a level has ``hooks`` (a pool or partner instead of its staff;
-    a meeting, pool or partner after it fails) or a closed-loop response time ``respond``.
+    a meeting, pool or partner after it fails) or a hand-over wait ``respond`` (closed loop).
     """
     env = m.env
     met = m.metrics
@@ -42,8 +43,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if hooks is not None and hooks.before:
             desk = hooks.pick_before(sev, cat)
             if desk is not None:  # a pool or partner takes the case instead of the level's staff
-                if (yield from desk.visit(m, sev, counted)):
-                    yield from m.mech.close(m, cid, t0, sev, li, desk, counted)
+                if (yield from desk.visit(sev, counted)):
+                    yield from close_by(m, cid, t0, sev, li, desk, counted)
                     return
                 if counted:
                     escalated[FAILED][li] += 1
@@ -53,7 +54,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
         req = res.request()
-        if lv.respond is not None and not (yield from m.mech.loop.respond_wait(m, li, req, counted)):
+        if lv.respond is not None and not (yield from lv.respond(li, req, counted)):
             continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:
@@ -116,8 +117,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             return
         if hooks is not None and hooks.after:
             mech = hooks.pick_after(sev, cat)
-            if mech is not None and (yield from mech.visit(m, sev, counted)):
-                yield from m.mech.close(m, cid, t0, sev, li, mech, counted)
+            if mech is not None and (yield from mech.visit(sev, counted)):
+                yield from close_by(m, cid, t0, sev, li, mech, counted)
                 return
         if counted:
             escalated[CEILING if above else FAILED][li] += 1
@@ -127,3 +128,15 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         met.closed += 1
     if m.cases is not None:
         m.close_record(cid, len(m.levels) - 1, "unresolved")
+
+
+def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler", counted: bool) -> Iterator[simpy.Event]:
+    """Close a case settled by a mechanism sitting at level ``li`` (after any report-back time)."""
+    if m.report_back:
+        yield m.env.timeout(m.report_back)
+    met = m.metrics
+    met.open_now -= 1
+    if counted:
+        met.record_settlement(settler.slot, (m.env.now - t0) / 24.0, li <= m.ceiling_index[sev], m.targets[sev])
+    if m.cases is not None:
+        m.close_record_at(cid, settler.label, "settled")

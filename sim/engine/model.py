@@ -2,6 +2,14 @@
 
 ``single_run(scenario, seed, rep)`` is a pure function of its arguments: the same inputs
 give the same :class:`ReplicationRecord` in any process.
+
+The model asks every mechanism the scenario uses (:data:`sim.mechanisms.REGISTRY`) for a
+runtime built on a narrow :class:`~sim.mechanisms.context.Context`, and wires the runtime's
+:class:`~sim.mechanisms.base.Hooks` in itself: settlers beside their levels (a level without
+any keeps ``hooks = None``, one attribute test per case and level), extra staff, hand-over
+waits, report-back time, entry levels and processes. Every settler gets a settlement slot
+after the levels, so ``settled_share.<level>``, ``settled_share.<settler>`` and
+``unresolved_share`` together sum to 1 over closed cases.
 """
 
 from __future__ import annotations
@@ -12,37 +20,20 @@ from typing import Any, Iterator
 
 import simpy
 
+from .. import mechanisms
 from ..hierarchy import Hierarchy, build_hierarchy
+from ..mechanisms.base import Runtime, Settler
+from ..mechanisms.context import Context, MetricSink
 from ..metrics import Metrics
 from ..scenario.schema import Scenario
-from ..streams import stream
 from .arrivals import CaseSource
 from .case import case_process
-from .lean_process import CaseProcess
-from .draws import Durations
+from .levels import LevelRuntime, build_levels
+from .simpy_patches import CaseProcess
 from .spool import CHUNK_ROWS, CaseSpool
-from .mechanisms import build_mechanisms
-from .pools import add_profiles
-from .staff import WeeklyProfile, make_resources, weekly_profile
+from .staff import make_resources
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
-
-
-@dataclass
-class LevelRuntime:
-    """What the case process needs to know about a level, in plain attributes."""
-
-    name: str
-    resources: list[simpy.Resource]
-    per_unit: bool
-    profile: WeeklyProfile
-    settle: list[float]  # per severity index
-    ceiling_rank: int  # severities with a higher index are only triaged here
-    deadline: float | None  # hours
-    closed_hours: bool = False  # on/off roster: a case granted off duty waits for the next shift
-    hooks: Any = None  # mechanisms.LevelHooks when meetings, pools or partners sit at this level
-    respond: float | None = None  # hours: closed-loop response time for cases handed to this level
-    follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
 
 
 @dataclass
@@ -73,34 +64,28 @@ class Model:
         self.hierarchy = hierarchy or build_hierarchy(scenario)
         self.env = simpy.Environment()
         self.ancestors = self.hierarchy.ancestors.tolist()
-        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon)
         sevs = scenario.severities
+        ctx = Context(self.env, seed, rep, self.warmup, tuple(scenario.level_names), tuple(sevs),
+                      tuple(scenario.categories), scenario.hours_per_unit,
+                      make_resource=lambda profile: make_resources(self.env, 1, profile)[0])
+        self.mechanisms: tuple[Runtime, ...] = tuple(m.runtime(scenario, ctx) for m in mechanisms.used(scenario))
+        hooks = [rt.hooks() for rt in self.mechanisms]
+        self.settlers: tuple[tuple[Settler, ...], ...] = tuple(h.settlers for h in hooks)  # per runtime
+        n_settlers = sum(len(s) for s in self.settlers)
+        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers)
         self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
         self.targets = [scenario.target_for(s) for s in sevs]
-        self.levels: list[LevelRuntime] = []
-        for li, (name, lv) in enumerate(scenario.levels.items()):
-            profile = weekly_profile(scenario.roles[lv.role])
-            if lv.volunteers:  # volunteers and part-timers join the level's handlers
-                profile = add_profiles(profile, *(weekly_profile(scenario.roles[r]) for r in lv.volunteers))
-            n_units = self.hierarchy.counts[li]
-            per_unit = lv.queue == "per_unit"
-            if not per_unit:
-                profile = WeeklyProfile(tuple((s, c * n_units) for s, c in profile.steps))
-            resources = make_resources(self.env, n_units if per_unit else 1, profile)
-            ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
-            deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
-            self.levels.append(LevelRuntime(name, resources, per_unit, profile,
-                                            [scenario.settle_prob(name, s) for s in sevs], ceiling_rank, deadline,
-                                            profile.on_off))
-            if lv.follow_up_days:
-                specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
-                self.levels[-1].follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
+        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks, make_resources)
+        self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
+        entries = [h.entry for h in hooks if h.entry is not None]
+        self.entry = entries[0] if entries else None
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.spool = CaseSpool(record_cases, rep, CASE_COLUMNS) if isinstance(record_cases, (str, Path)) else None
         self.stop = self.env.event()
-        self.report_back = 0.0  # hours from settlement to closing the loop with the resident
-        self.mech = build_mechanisms(self)
+        for h in hooks:
+            for proc in h.processes:
+                self.env.process(proc)
 
     # ---- processes
     def _arrivals(self) -> Iterator[simpy.Event]:
@@ -108,9 +93,9 @@ class Model:
         source = CaseSource(self.scenario, self.hierarchy, self.seed, self.rep)
         limit = self.scenario.max_open_cases
         cid = 0
-        channels = self.mech.channels if self.mech is not None else None
+        assign = self.entry
         for block in source.blocks(self.horizon):
-            entry = channels.assign(block) if channels is not None else None
+            entry = assign(block) if assign is not None else None
             for k, t in enumerate(block.times):
                 yield env.timeout(t - env.now)
                 if m.open_now >= limit:
@@ -166,6 +151,22 @@ class Model:
             self.spool.write(self.closed_rows)
             self.closed_rows = []
 
+    # ---- results
+    def _summary(self, end: float) -> dict[str, float]:
+        """The engine's metrics in catalogue order, then every mechanism's, through one sink."""
+        sink = MetricSink()
+        duty = [lv.profile.on_duty_hours(self.warmup, end) * len(lv.resources) for lv in self.levels]
+        roles = [lv.role for lv in self.scenario.levels.values()]
+        met = self.metrics
+        met.report(sink, roles, duty, any(t is not None for t in self.targets), self.scenario.households, end)
+        closed = met.closed
+        for runtime, settlers in zip(self.mechanisms, self.settlers):
+            for settler in settlers:
+                sink.put(f"settled_share.{settler.label}", met.settled_at[settler.slot] / closed if closed else float("nan"))
+                settler.report(sink, end)
+            runtime.report(sink, end)
+        return sink.values
+
     # ---- run
     def run(self) -> ReplicationRecord:
         env = self.env
@@ -175,18 +176,7 @@ class Model:
         env.run(until=self.stop)
         end = env.now
         self.metrics.finish(end)
-        duty = [lv.profile.on_duty_hours(self.warmup, end) * (len(lv.resources)) for lv in self.levels]
-        roles = [lv.role for lv in self.scenario.levels.values()]
-        summary = self.metrics.summary(roles, duty, any(t is not None for t in self.targets))
-        years = (end - self.warmup) / (24.0 * 365.0)
-        per_1000 = 1000.0 / self.scenario.households / years if years > 0 else float("nan")
-        # sizes differ between communities: rates per 1,000 households a year make them comparable
-        summary = {**dict(list(summary.items())[:4]),
-                   "cases_per_1000_households_year": summary["cases_arrived"] * per_1000,
-                   "unresolved_per_1000_households_year": summary["cases_unresolved"] * per_1000,
-                   **dict(list(summary.items())[4:])}
-        if self.mech is not None:
-            summary.update(self.mech.summary(self, end))
+        summary = self._summary(end)
         rows = None
         extra: dict[str, Any] = {}
         if self.cases is not None:

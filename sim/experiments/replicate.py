@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from ..engine.model import CASE_COLUMNS, ReplicationRecord, single_run
-from ..hierarchy import build_hierarchy
+from ..hierarchy import Hierarchy, build_hierarchy
 from ..scenario.schema import Scenario
 from .stats import summarise
 
@@ -27,11 +27,13 @@ class Task:
     rep: int
     horizon_days: float | None = None
     record_cases: bool | str = False  # True: rows in memory; a folder: rows streamed there
+    hierarchy: Hierarchy | None = None  # built once per run and shared (None: each replication builds it)
 
 
 def run_task(task: Task) -> ReplicationRecord:
     """Run one task (module-level so that process pools can pickle it)."""
-    return single_run(task.scenario, task.seed, task.rep, horizon_days=task.horizon_days, record_cases=task.record_cases)
+    return single_run(task.scenario, task.seed, task.rep, horizon_days=task.horizon_days, record_cases=task.record_cases,
+                      hierarchy=task.hierarchy)
 
 
 def execute(tasks: Sequence[Task], workers: int = 1, progress: Callable[[int], None] | None = None, *,
@@ -102,17 +104,21 @@ def _num(x: float) -> float | None:
     return None if x != x else float(x)
 
 
-def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | None = None, record_cases: bool | str = False) -> list[Task]:
-    return [Task(scenario, seed, i, horizon_days, record_cases) for i in range(reps)]
+def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | None = None, record_cases: bool | str = False,
+               hierarchy: Hierarchy | None = None) -> list[Task]:
+    return [Task(scenario, seed, i, horizon_days, record_cases, hierarchy) for i in range(reps)]
 
 
 def run(scenario: Scenario, reps: int | None = None, seed: int | None = None, *, horizon_days: float | None = None,
         workers: int = 1, record_cases: bool | str = False, progress: Callable[[int], None] | None = None,
-        executor: Any = None, scheduler: Any = None) -> RunResult:
-    """Run ``reps`` replications of a scenario and summarise them (mean and 95% t interval)."""
-    build_hierarchy(scenario)  # fail early, in the parent process, on an impossible hierarchy
+        executor: Any = None, scheduler: Any = None, hierarchy: Hierarchy | None = None) -> RunResult:
+    """Run ``reps`` replications of a scenario and summarise them (mean and 95% t interval).
+
+    The hierarchy is built once (or ``hierarchy`` given by the caller) and handed to every replication.
+    """
+    hierarchy = hierarchy or build_hierarchy(scenario)
     reps = reps or scenario.replications
     seed = scenario.seed if seed is None else seed
-    tasks = make_tasks(scenario, reps, seed, horizon_days, record_cases)
+    tasks = make_tasks(scenario, reps, seed, horizon_days, record_cases, hierarchy)
     records = execute(tasks, workers, progress, executor=executor, scheduler=scheduler)
     return RunResult(scenario, seed, horizon_days if horizon_days is not None else scenario.horizon_days, records)

@@ -1,6 +1,7 @@
 """Cross-field checks of a scenario that need more than one model: the shape of the hierarchy
 (named units with parents, cycles, several roots, parent indices, unit counts) and whether a
-level that receives cases has anyone on duty.
+level that receives cases has anyone on duty. A scenario that passes them can be built: the
+hierarchy builder re-uses :func:`unit_problems` only as a guard.
 
 Each check returns messages ``"key.path: what is wrong"``, which the schema's model validator
 joins and the loader turns into located :class:`~sim.scenario.loader.Problem` rows, so every
@@ -21,7 +22,7 @@ MAX_UNITS = 1_000_000  # units per level; more is a mistake (and would not fit i
 def on_duty_peak(role: "Role") -> int:
     """Most staff of one unit ever on duty at once (the engine's weekly profile): 0 means
     nobody ever handles a case."""
-    from ..engine.staff import weekly_profile
+    from ..rosters import weekly_profile
 
     return weekly_profile(role).peak
 
@@ -79,19 +80,36 @@ def unit_counts(scenario: "Scenario") -> list[int]:
     return counts
 
 
-def hierarchy_problems(scenario: "Scenario") -> list[str]:
-    """Unit counts, parent indices and the named-unit tree (unknown parents, cycles, roots)."""
+def unit_problems(scenario: "Scenario") -> list[str]:
+    """Unit counts that cannot be built: too many units, more bottom units than households,
+    parent indices out of range, or too few units to cover the level above."""
     out: list[str] = []
     names = scenario.level_names
     levels = list(scenario.levels.values())
     counts = unit_counts(scenario)
-    for i, (name, n) in enumerate(zip(names, counts)):
+    for name, n in zip(names, counts):
         if n > MAX_UNITS:
             out.append(f"levels.{name}: {n:,} units (more than {MAX_UNITS:,}); check units and per_parent")
     if levels[0].units is None and counts[0] > scenario.households:
         out.append(f"levels.{names[0]}: {counts[0]:,} units but only {scenario.households:,} households")
-    # parent indices out of range and too few units to cover the level above: build_hierarchy
-    if any(getattr(lv, "units_named", None) for lv in levels):
+    for i, lv in enumerate(levels[:-1]):
+        n, n_up = counts[i], counts[i + 1]
+        if getattr(lv, "units_named", None) is not None:
+            continue
+        if lv.parents is not None:
+            bad = next((k for k, p in enumerate(lv.parents) if p >= n_up), None)
+            if bad is not None:
+                out.append(f"levels.{names[i]}.parents.{bad}: parent index {lv.parents[bad]} but level "
+                           f"'{names[i + 1]}' has only {n_up} units (0..{n_up - 1})")
+        elif lv.per_parent is None and n < n_up:
+            out.append(f"levels.{names[i]}.units: {n} units cannot cover the {n_up} units of level '{names[i + 1]}' above")
+    return out
+
+
+def hierarchy_problems(scenario: "Scenario") -> list[str]:
+    """Unit counts, parent indices and the named-unit tree (unknown parents, cycles, roots)."""
+    out = unit_problems(scenario)
+    if any(getattr(lv, "units_named", None) for lv in scenario.levels.values()):
         out.extend(_named_tree_problems(scenario))
     return out
 

@@ -39,6 +39,11 @@ from .fields import (  # noqa: F401  (re-exported: the schema's building blocks)
     Strict,
     Triangular,
 )
+# each mechanism declares its own section (and its cross-checks) in its module of sim.mechanisms
+from ..mechanisms.channels import Channel
+from ..mechanisms.closed_loop import ClosedLoop
+from ..mechanisms.desks import Partner, Pool
+from ..mechanisms.meetings import Meeting
 
 
 class Role(Strict):
@@ -146,107 +151,6 @@ class SourceNote(Strict):
         return self
 
 
-# --------------------------------------------------------------------------- mechanisms
-class Schedule(Strict):
-    """When a meeting sits: weekly on a weekday, or monthly / quarterly on a day of the period.
-
-    The clock has no calendar: a month is 365/12 days and a quarter three months, counted from
-    the start of the run (Monday 00:00); ``day`` 1 is the period's first day.
-    """
-
-    every: Literal["week", "month", "quarter"] = "week"
-    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"  # weekly meetings
-    day: Annotated[int, Field(ge=1, le=28)] = 1  # monthly and quarterly meetings
-    hour: Annotated[float, Field(ge=0, lt=24)] = 10.0
-
-
-class Meeting(Strict):
-    """A periodic meeting that settles a batch: cases a level does not settle wait for its next sitting.
-
-    A case of the given severities and categories that its level fails to settle (or may not
-    settle, above the level's ceiling) is referred with probability ``share``. Each sitting
-    takes up to ``capacity`` waiting cases, first referred first, and settles each with its
-    ``settle`` probability at the end of the sitting; the rest go up to the next level.
-    Cases beyond the capacity wait for the next sitting (``overflow: carry``) or go up at once.
-    """
-
-    level: str
-    schedule: Schedule = Field(default_factory=Schedule)
-    severities: list[str] | None = None  # None: every severity
-    categories: list[str] | None = None  # None: every category
-    share: Probability = 1.0
-    capacity: PositiveInt
-    settle: Union[Probability, dict[str, Probability]]
-    duration_hours: NonNegativeFloat = 2.0
-    overflow: Literal["carry", "escalate"] = "carry"
-    description: str = ""
-
-
-class Desk(Strict):
-    """A service point beside a level that takes cases of some categories (pools and partners).
-
-    ``mode: instead``: matching cases reaching the level go to the desk instead of the level's
-    staff; ``mode: after``: they go to the desk when the level has not settled them. A case
-    the desk does not settle goes up to the next level.
-    """
-
-    level: str
-    mode: Literal["instead", "after"] = "instead"
-    severities: list[str] | None = None
-    categories: list[str] | None = None
-    share: Probability = 1.0  # of matching cases the desk takes
-    handling: dict[str, Distribution]  # in the scenario's time_unit; 'default' and/or severities
-    settle: Union[Probability, dict[str, Probability]]
-    description: str = ""
-
-
-class Pool(Desk):
-    """A centre staffed from several roles (each with its roster and availability), one shared queue."""
-
-    staff: dict[str, PositiveInt] = Field(min_length=1)  # role name -> members in the centre
-
-
-class Partner(Desk):
-    """An outside partner (enterprise, lawyers, a judge's studio) with its own capacity and hours."""
-
-    staff: PositiveInt
-    roster: RosterSpec = "always"
-    availability: Probability = 1.0
-    cost_per_year: NonNegativeFloat | None = None
-
-    def as_role(self) -> Role:
-        return Role(staff_per_unit=self.staff, roster=self.roster, availability=self.availability,
-                    cost_per_year=self.cost_per_year)
-
-
-class Channel(Strict):
-    """A reporting channel (QR code, WeChat group, hotline, mobile reporters) entering above the building.
-
-    ``share`` of the matching cases come in through the channel and start at ``enters_at``,
-    skipping the levels below it. Cases of no channel start at the bottom level.
-    """
-
-    share: Probability
-    enters_at: str
-    severities: list[str] | None = None
-    categories: list[str] | None = None
-    description: str = ""
-
-
-class ClosedLoop(Strict):
-    """Hand-over rules: the level receiving a case must take it up within ``respond_days``.
-
-    A late take-up is counted (``on_late: count``) or sends the case on up (``escalate``);
-    ``report_back_days`` is the time to report a settlement back to the resident, counted in
-    the days to settle.
-    """
-
-    respond_days: dict[str, PositiveFloat] = Field(default_factory=dict)
-    on_late: Literal["count", "escalate"] = "count"
-    report_back_days: NonNegativeFloat = 0.0
-    description: str = ""
-
-
 # --------------------------------------------------------------------------- scenario
 class Scenario(Strict):
     """A whole governance model: hierarchy, staff, arrivals, rules and run settings."""
@@ -335,45 +239,9 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _mechanisms_consistent(self) -> "Scenario":
         """Meetings, pools, partners, channels, volunteers and closed-loop rules name what exists."""
-        problems: list[str] = []
-        sevs, cats, levels = self.severities, self.categories, list(self.levels)
-        for lname, lv in self.levels.items():
-            for i, r in enumerate(lv.volunteers):
-                if r not in self.roles:
-                    problems.append(f"levels.{lname}.volunteers.{i}: role '{r}' is not declared under roles")
-        groups: list[tuple[str, dict[str, Any]]] = [("meetings", self.meetings), ("pools", self.pools), ("partners", self.partners)]
-        for group, items in groups:
-            for name, mech in items.items():
-                p = f"{group}.{name}"
-                if mech.level not in self.levels:
-                    problems.append(f"{p}.level: '{mech.level}' is not a level ({', '.join(levels)})")
-                _check_names(problems, f"{p}.severities", mech.severities, sevs, "severity")
-                _check_names(problems, f"{p}.categories", mech.categories, cats, "category")
-                if isinstance(mech.settle, dict):
-                    _check_per_severity(problems, f"{p}.settle", mech.settle, sevs)
-                if isinstance(mech, Desk):
-                    _check_per_severity(problems, f"{p}.handling", mech.handling, sevs)
-                if isinstance(mech, Pool):
-                    for role in mech.staff:
-                        if role not in self.roles:
-                            problems.append(f"{p}.staff.{role}: role '{role}' is not declared under roles")
-        total = 0.0
-        for name, ch in self.channels.items():
-            p = f"channels.{name}"
-            if ch.enters_at not in self.levels:
-                problems.append(f"{p}.enters_at: '{ch.enters_at}' is not a level ({', '.join(levels)})")
-            _check_names(problems, f"{p}.severities", ch.severities, sevs, "severity")
-            _check_names(problems, f"{p}.categories", ch.categories, cats, "category")
-            total += ch.share
-        if total > 1.0 + MIX_TOLERANCE:
-            problems.append(f"channels: shares sum to {total:.6g}; at most 1 (the rest enter at the bottom level)")
-        if self.closed_loop is not None:
-            for lname, days in self.closed_loop.respond_days.items():
-                p = f"closed_loop.respond_days.{lname}"
-                if lname not in self.levels:
-                    problems.append(f"{p}: '{lname}' is not a level ({', '.join(levels)})")
-                elif (dl := self.levels[lname].deadline_days) is not None and days >= dl:
-                    problems.append(f"{p}: {days:g} days must be shorter than the level's deadline_days ({dl:g})")
+        from ..mechanisms import problems as mechanism_problems
+
+        problems = mechanism_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -411,21 +279,6 @@ class Scenario(Strict):
             if lv.ceiling is None or self.severities.index(lv.ceiling) >= rank:
                 return i
         return len(self.levels) - 1
-
-
-def _check_names(problems: list[str], path: str, given: list[str] | None, names: list[str], what: str) -> None:
-    for i, key in enumerate(given or []):
-        if key not in names:
-            problems.append(f"{path}.{i}: '{key}' is not a declared {what} ({', '.join(names)})")
-
-
-def _check_per_severity(problems: list[str], path: str, table: dict[str, Any], sevs: list[str]) -> None:
-    for key in table:
-        if key != "default" and key not in sevs:
-            problems.append(f"{path}.{key}: expected 'default' or a severity ({', '.join(sevs)})")
-    if "default" not in table and not set(sevs) <= set(table):
-        missing = [s for s in sevs if s not in table]
-        problems.append(f"{path}: no 'default' and no entry for {', '.join(missing)}")
 
 
 def _check_severity_map(problems: list[str], path: str, mapping: dict[str, Any], severities: list[str], what: str) -> None:

@@ -7,9 +7,10 @@ order, so a run stays a pure function of (scenario, seed, replication).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # pragma: no cover - numpy comes with the streams that feed these
+    import numpy as np
 
 
 BLOCK = 1024

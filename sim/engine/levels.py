@@ -1,0 +1,96 @@
+"""The levels of one replication: staff resources, rules and the mechanisms hooked to them.
+
+What the case process reads of a level is kept in plain attributes of :class:`LevelRuntime`
+(the hot path); a level without settlers keeps ``hooks = None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import simpy
+
+from ..draws import Durations
+from ..hierarchy import Hierarchy
+from ..mechanisms.base import Hooks, Settler
+from ..rosters import WeeklyProfile, add_profiles, weekly_profile
+from ..scenario.schema import Scenario
+from ..streams import stream
+
+
+@dataclass
+class LevelHooks:
+    """Settlers attached to one level: tried before its staff (``instead``) or after it fails."""
+
+    before: list[Settler] = field(default_factory=list)
+    after: list[Settler] = field(default_factory=list)
+
+    def pick_before(self, sev: int, cat: int) -> Settler | None:
+        for desk in self.before:
+            if desk.takes(sev, cat):
+                return desk
+        return None
+
+    def pick_after(self, sev: int, cat: int) -> Settler | None:
+        """The first settler that takes a case the level did not settle (or None: it goes up)."""
+        for mech in self.after:
+            if mech.takes(sev, cat):
+                return mech
+        return None
+
+
+@dataclass
+class LevelRuntime:
+    """What the case process needs to know about a level, in plain attributes."""
+
+    name: str
+    resources: list[simpy.Resource]
+    per_unit: bool
+    profile: WeeklyProfile
+    settle: list[float]  # per severity index
+    ceiling_rank: int  # severities with a higher index are only triaged here
+    deadline: float | None  # hours
+    closed_hours: bool = False  # on/off roster: a case granted off duty waits for the next shift
+    hooks: LevelHooks | None = None  # when meetings, pools or partners sit at this level
+    respond: Any = None  # closed loop: the hand-over wait (a RespondWait) for cases handed to this level
+    follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
+
+
+
+def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environment, seed: int, rep: int,
+                 hooks: list[Hooks], make_resources: Callable[..., list[Any]]) -> list[LevelRuntime]:
+    """Every level's resources and rules, with the mechanisms' hooks wired in: extra staff,
+    settlers (each given its settlement slot after the levels') and hand-over waits."""
+    sevs = scenario.severities
+    extra = {li: profiles for h in hooks for li, profiles in h.extra_staff}
+    levels: list[LevelRuntime] = []
+    for li, (name, lv) in enumerate(scenario.levels.items()):
+        profile = weekly_profile(scenario.roles[lv.role])
+        if li in extra:  # volunteers and part-timers join the level's handlers
+            profile = add_profiles(profile, *extra[li])
+        n_units = hierarchy.counts[li]
+        per_unit = lv.queue == "per_unit"
+        if not per_unit:
+            profile = profile.times(n_units)
+        resources = make_resources(env, n_units if per_unit else 1, profile)
+        ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
+        deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
+        level = LevelRuntime(name, resources, per_unit, profile, [scenario.settle_prob(name, s) for s in sevs],
+                             ceiling_rank, deadline, profile.on_off)
+        if lv.follow_up_days:
+            specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
+            level.follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
+        levels.append(level)
+    slot = len(levels)
+    for h in hooks:
+        for settler in h.settlers:
+            settler.slot = slot
+            slot += 1
+            lv_rt = levels[settler.level]
+            if lv_rt.hooks is None:
+                lv_rt.hooks = LevelHooks()
+            (lv_rt.hooks.before if settler.before else lv_rt.hooks.after).append(settler)
+        for li, wait in h.respond:
+            levels[li].respond = wait
+    return levels

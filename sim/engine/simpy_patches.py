@@ -1,0 +1,158 @@
+"""Every place the engine changes SimPy's behaviour, for speed only, in one module.
+
+Written against SimPy 4.1.2, pinned in pyproject.toml: ``CaseProcess._resume`` copies
+``simpy.Process._resume`` of that version, and the resources rely on its ``users``,
+``put_queue``, ``_do_put`` and ``_trigger_put``. Upgrading SimPy means re-reading those.
+
+What each patch changes (nothing else differs from stock SimPy):
+
+* :class:`CaseProcess` - a ``simpy.Process`` that takes its first step at once, inside the
+  step that creates it (stock: an ``Initialize`` event), and, when it ends with nobody
+  waiting for it, is marked processed without being scheduled (stock: always an event).
+  Cases arrive at continuous random times, so nothing else happens at the instant a case
+  starts, and nothing waits for a case to end: the order of every other event is unchanged.
+* :class:`LeanResource`, :class:`LeanPriorityResource` (``_LeanRelease``) - ``release``
+  frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
+  always an event, which then does nothing). With a queue the stock path is kept, so who
+  gets a slot, and when, is unchanged. The release returns None then: never yield it.
+* :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
+  granted only while fewer cases are in hand than staff on duty, and waiting requests are
+  woken once at the next change of shift (stock equivalent: off-duty blocker requests at
+  high priority, two events per unit and change of shift). Nobody is pre-empted.
+
+``tests/test_benchmark_smoke.py`` runs scenarios with stock SimPy resources, blocker rosters
+and processes in place of these and requires identical results with fewer events;
+``tests/test_simpy_patches.py`` checks each patch on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+from simpy.events import Event, ProcessGenerator
+
+from ..rosters import WeeklyProfile
+
+SIMPY_VERSION = "4.1.2"
+
+
+# --------------------------------------------------------------------------- processes
+class _Start:
+    """What ``_resume`` needs of an event to take a process's first step."""
+
+    _ok = True
+    _value = None
+
+
+_START = _Start()
+
+
+class CaseProcess(simpy.Process):
+    """A process started at once, whose end is an event only if someone waits for it."""
+
+    def __init__(self, env: simpy.Environment, generator: ProcessGenerator):  # noqa: D107 - see class
+        if not hasattr(generator, "throw"):
+            raise ValueError(f"{generator} is not a generator.")
+        self.env = env
+        self.callbacks: list[Any] = []
+        self._generator = generator
+        active = env._active_proc  # the arrivals process, active while it starts the case
+        self._resume(_START)  # type: ignore[arg-type]
+        env._active_proc = active
+
+    def _resume(self, event: Event) -> None:
+        self.env._active_proc = self
+        while True:
+            try:
+                if event._ok:
+                    event = self._generator.send(event._value)
+                else:
+                    event._defused = True
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = self._generator.throw(exc)
+            except StopIteration as e:
+                event = None  # type: ignore[assignment]
+                self._ok = True
+                self._value = e.args[0] if len(e.args) else None
+                if self.callbacks:
+                    self.env.schedule(self)
+                else:  # nobody waits: processed without an event (a later waiter resumes at once)
+                    self.callbacks = None  # type: ignore[assignment]
+                break
+            except BaseException as e:
+                event = None  # type: ignore[assignment]
+                self._ok = False
+                e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
+                self._value = e
+                self.env.schedule(self)  # a failure is always an event: env.run raises it
+                break
+            try:
+                if event.callbacks is not None:
+                    event.callbacks.append(self._resume)
+                    break
+            except AttributeError:
+                if hasattr(event, "callbacks"):
+                    raise
+                raise RuntimeError(f'Invalid yield value "{event}"') from None
+        self._target = event
+        self.env._active_proc = None
+
+
+# --------------------------------------------------------------------------- resources
+class _LeanRelease:
+    """Skip SimPy's ``Release`` event when nobody waits: one event less per case and level."""
+
+    def release(self, request: simpy.resources.resource.Request):  # type: ignore[no-untyped-def]
+        if self.put_queue:  # type: ignore[attr-defined]
+            return super().release(request)  # type: ignore[misc]
+        try:
+            self.users.remove(request)  # type: ignore[attr-defined]
+        except ValueError:
+            pass
+        return None
+
+
+class LeanResource(_LeanRelease, simpy.Resource):
+    """A FIFO ``simpy.Resource`` whose release costs no event when nobody waits."""
+
+
+class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
+    """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
+
+
+class RosteredResource(LeanPriorityResource):
+    """Staff whose on-duty head-count follows a weekly profile, without off-duty requests.
+
+    A waiting case gets a handler only while fewer cases are in hand than staff are on duty
+    now, so a handler whose shift ends finishes the case in hand and then stays free, as
+    with off-duty requests that take places first; a case that must wait off-peak schedules
+    one wake-up at the next change of shift, shared by everyone waiting at that unit.
+    """
+
+    def __init__(self, env: simpy.Environment, profile: WeeklyProfile):
+        super().__init__(env, capacity=max(profile.peak, 1))
+        self.profile = profile
+        self._wake_pending = False
+
+    def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
+        now = self._env.now
+        on_duty = self.profile.count_at(now)
+        if len(self.users) < on_duty:
+            self.users.append(event)
+            event.usage_since = now
+            event.succeed()
+        elif on_duty < self.capacity and not self._wake_pending:
+            self._wake_pending = True
+            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+        return None
+
+    def _wake(self, _event: simpy.Event) -> None:
+        """A change of shift: hand every newly free place to the waiting cases, in order."""
+        self._wake_pending = False
+        while self.put_queue:  # each _trigger_put grants at most one request
+            granted = len(self.users)
+            self._trigger_put(None)
+            if len(self.users) == granted:
+                break

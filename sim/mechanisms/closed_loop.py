@@ -1,0 +1,114 @@
+"""Closed-loop hand-over rules: the receiving level must take a case up within a response time.
+
+Runzhou's "residents list, grid takes, community reports back" and Zhonglou's "community
+orders, street takes, departments respond": a case handed to a level with a response time
+that waits longer than that for a handler is late; a late hand-over is counted, or (with
+``on_late: escalate``) sends the case on to the next level at that moment. The time to
+report a settlement back to the resident delays the closing of every settled case.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Literal
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat
+
+from ..scenario.fields import Strict
+from .base import Hooks, Mechanism
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario.schema import Scenario
+    from .base import DescriptionRow
+    from .context import Context, MetricSink
+
+
+# --------------------------------------------------------------------------- schema
+class ClosedLoop(Strict):
+    """Hand-over rules: the level receiving a case must take it up within ``respond_days``.
+
+    A late take-up is counted (``on_late: count``) or sends the case on up (``escalate``);
+    ``report_back_days`` is the time to report a settlement back to the resident, counted in
+    the days to settle.
+    """
+
+    respond_days: dict[str, PositiveFloat] = Field(default_factory=dict)
+    on_late: Literal["count", "escalate"] = "count"
+    report_back_days: NonNegativeFloat = 0.0
+    description: str = ""
+
+
+# --------------------------------------------------------------------------- checks and description
+def problems(scenario: "Scenario") -> list[str]:
+    out: list[str] = []
+    if scenario.closed_loop is None:
+        return out
+    for lname, days in scenario.closed_loop.respond_days.items():
+        p = f"closed_loop.respond_days.{lname}"
+        if lname not in scenario.levels:
+            out.append(f"{p}: '{lname}' is not a level ({', '.join(scenario.levels)})")
+        elif (dl := scenario.levels[lname].deadline_days) is not None and days >= dl:
+            out.append(f"{p}: {days:g} days must be shorter than the level's deadline_days ({dl:g})")
+    return out
+
+
+def describe(scenario: "Scenario") -> list["DescriptionRow"]:
+    cl = scenario.closed_loop
+    if cl is None:
+        return []
+    resp = ", ".join(f"{k} {v:g} d" for k, v in cl.respond_days.items()) or "none"
+    return [("closed loop", "", "", f"respond: {resp}; late: {cl.on_late}; report back {cl.report_back_days:g} d")]
+
+
+# --------------------------------------------------------------------------- runtime
+class ClosedLoopRuntime:
+    """Response times per level (hours) and what happened at each hand-over."""
+
+    def __init__(self, scenario: "Scenario", ctx: "Context"):
+        loop = scenario.closed_loop
+        assert loop is not None
+        self.env = ctx.env
+        names = ctx.levels
+        self.names = names
+        self.respond: list[float | None] = [None] * len(names)
+        for lname, days in loop.respond_days.items():
+            self.respond[names.index(lname)] = days * 24.0
+        self.escalate = loop.on_late == "escalate"
+        self.report_back = loop.report_back_days * 24.0
+        self.handed = [0] * len(names)
+        self.late = [0] * len(names)
+        self.escalated = [0] * len(names)
+
+    def respond_wait(self, li: int, req: Any, counted: bool) -> Iterator[Any]:
+        """Wait up to the response time for a handler; False if the case is sent on up instead."""
+        if counted:
+            self.handed[li] += 1
+        if req.triggered:
+            return True
+        yield req | self.env.timeout(self.respond[li])
+        if req.triggered:
+            return True
+        if counted:
+            self.late[li] += 1
+        if self.escalate:
+            req.cancel()
+            if counted:
+                self.escalated[li] += 1
+            return False
+        return True
+
+    def hooks(self) -> Hooks:
+        respond = tuple((li, self.respond_wait) for li, r in enumerate(self.respond) if r is not None)
+        return Hooks(respond=respond, report_back_hours=self.report_back)
+
+    def report(self, sink: "MetricSink", end: float) -> None:
+        for li, name in enumerate(self.names):
+            if self.respond[li] is None:
+                continue
+            h = self.handed[li]
+            sink.put(f"handover_on_time_share.{name}", 1.0 - self.late[li] / h if h else float("nan"))
+            sink.put(f"handover_late.{name}", float(self.late[li]))
+            sink.put(f"escalated_late.{name}", float(self.escalated[li]))
+
+
+CLOSED_LOOP = Mechanism("closed_loop", (ClosedLoop,), used=lambda sc: sc.closed_loop is not None, problems=problems,
+                        describe=describe, runtime=ClosedLoopRuntime)

@@ -1,0 +1,161 @@
+"""Rosters as arithmetic: the on-duty head-count of a role over the week, as a step function.
+
+Pure Python (no SimPy): the scenario checks ask whether anyone is ever on duty, the
+stability estimate averages the head-count over the week, and the engine sizes its resources
+and decides when a closed office opens from the same :class:`WeeklyProfile`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cached_property, reduce
+from typing import TYPE_CHECKING
+
+from .scenario.fields import OFFICE_SHIFTS, WEEKDAYS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .scenario.fields import Roster
+    from .scenario.schema import Role
+
+HOURS_PER_WEEK = 168.0
+
+
+def on_duty_count(staff: int, availability: float) -> int:
+    """Staff actually on duty when a share ``availability`` of ``staff`` turns up (rounded half up)."""
+    return int(math.floor(staff * availability + 0.5))
+
+
+@dataclass(frozen=True)
+class WeeklyProfile:
+    """On-duty head-count as a step function over the week: (start hour in week, count) pairs."""
+
+    steps: tuple[tuple[float, int], ...]
+
+    @property
+    def peak(self) -> int:
+        return max(c for _, c in self.steps)
+
+    @property
+    def constant(self) -> bool:
+        return len({c for _, c in self.steps}) == 1
+
+    @property
+    def on_off(self) -> bool:
+        """Everyone is on duty or nobody is: rosters like office hours, handled without blockers."""
+        return not self.constant and {c for _, c in self.steps} <= {0, self.peak}
+
+    @cached_property
+    def _duty_table(self) -> tuple[list[float], list[float | None]]:
+        """Step starts, and per step None if on duty, else the hour of the week its next shift starts."""
+        steps = self.steps
+        starts = [s for s, _ in steps]
+        nxt: list[float | None] = []
+        for i, (_, c) in enumerate(steps):
+            if c > 0:
+                nxt.append(None)
+                continue
+            later = [s2 for s2, c2 in steps[i + 1:] if c2 > 0]
+            first = [s2 for s2, c2 in steps if c2 > 0]
+            nxt.append(later[0] if later else (HOURS_PER_WEEK + first[0] if first else None))
+        return starts, nxt
+
+    @cached_property
+    def _count_table(self) -> tuple[list[float], list[int]]:
+        return [s for s, _ in self.steps], [c for _, c in self.steps]
+
+    def count_at(self, t: float) -> int:
+        """Staff on duty at clock time t (a step starting at t already counts)."""
+        starts, counts = self._count_table
+        return counts[bisect_right(starts, t - math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK) - 1]
+
+    def next_change(self, t: float) -> float:
+        """The first step start (a possible change of head-count) strictly after t."""
+        base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
+        starts = self._count_table[0]
+        i = bisect_right(starts, t - base)
+        return base + (starts[i] if i < len(starts) else HOURS_PER_WEEK)
+
+    def next_on_duty(self, t: float) -> float:
+        """The first time >= t when staff are on duty (a table lookup: called per case and level)."""
+        base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
+        starts, nxt = self._duty_table
+        opens = nxt[bisect_right(starts, t - base) - 1]
+        return t if opens is None else base + opens
+
+    def on_duty_hours(self, start: float, end: float) -> float:
+        """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0)."""
+        if end <= start:
+            return 0.0
+        import numpy as np  # lazily: this module is imported by `sim validate`
+
+        week0 = math.floor(start / HOURS_PER_WEEK)
+        week1 = math.floor(end / HOURS_PER_WEEK)
+        starts = np.array([s for s, _ in self.steps])
+        ends = np.array([s for s, _ in self.steps[1:]] + [HOURS_PER_WEEK])
+        counts = np.array([float(c) for _, c in self.steps])
+        # Every (week, step) term at once (a Python loop here took longer than a 100-year run's
+        # cases); summed one after another in week order, exactly as a loop would add them.
+        base = (np.arange(week0, week1 + 1) * HOURS_PER_WEEK)[:, None]
+        a = np.maximum(start, base + starts)
+        b = np.minimum(end, base + ends)
+        terms = np.where(b > a, counts * (b - a), 0.0).ravel().tolist()
+        return reduce(operator.add, terms, 0.0)
+
+    def times(self, factor: int) -> "WeeklyProfile":
+        """The head-count of ``factor`` such groups side by side (a shared queue of several units)."""
+        return WeeklyProfile(tuple((s, c * factor) for s, c in self.steps))
+
+
+def weekly_profile(role: "Role") -> WeeklyProfile:
+    """The role's on-duty head-count over the week, after availability."""
+    staff = role.staff_per_unit
+    if role.roster == "always":
+        return WeeklyProfile(((0.0, on_duty_count(staff, role.on_duty_share())),))
+    roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+    edges = {0.0}
+    spans: list[tuple[float, float, int]] = []
+    for shift in roster.shifts:
+        count = on_duty_count(staff if shift.staff is None else shift.staff, role.on_duty_share())
+        for day in shift.days:
+            d = WEEKDAYS.index(day) * 24.0
+            a, b = d + shift.start, d + shift.end
+            for lo, hi in ((a, min(b, HOURS_PER_WEEK)), (0.0, b - HOURS_PER_WEEK)):  # wrap Sunday night
+                if hi > lo:
+                    spans.append((lo, hi, count))
+                    edges.update((lo, hi))
+    cuts = sorted(e for e in edges if e < HOURS_PER_WEEK)
+    steps: list[tuple[float, int]] = []
+    for i, s in enumerate(cuts):
+        e = cuts[i + 1] if i + 1 < len(cuts) else HOURS_PER_WEEK
+        mid = (s + e) / 2.0
+        c = sum(n for lo, hi, n in spans if lo <= mid < hi)
+        if not steps or steps[-1][1] != c:
+            steps.append((s, c))
+    return WeeklyProfile(tuple(steps))
+
+
+def role_profile(role: "Role", staff: int) -> WeeklyProfile:
+    """On-duty head-count of ``staff`` members of a role (its roster, availability, hours a week)."""
+    return weekly_profile(role.model_copy(update={"staff_per_unit": staff}))
+
+
+def add_profiles(*profiles: WeeklyProfile) -> WeeklyProfile:
+    """The on-duty head-count of several groups working side by side (sum of step functions)."""
+    edges = sorted({s for p in profiles for s, _ in p.steps})
+    steps: list[tuple[float, int]] = []
+    for e in edges:
+        c = sum(_count_at(p, e) for p in profiles)
+        if not steps or steps[-1][1] != c:
+            steps.append((e, c))
+    return WeeklyProfile(tuple(steps))
+
+
+def _count_at(profile: WeeklyProfile, t: float) -> int:
+    count = profile.steps[0][1]
+    for s, c in profile.steps:
+        if s <= t % HOURS_PER_WEEK:
+            count = c
+    return count

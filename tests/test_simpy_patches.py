@@ -1,0 +1,110 @@
+"""Each SimPy patch of ``sim.engine.simpy_patches`` on its own: what it saves, and that it is
+otherwise stock SimPy behaviour (whole-model equivalence: tests/test_benchmark_smoke.py)."""
+
+from __future__ import annotations
+
+import pytest
+import simpy
+
+from sim.engine.simpy_patches import SIMPY_VERSION, CaseProcess, LeanResource, RosteredResource
+from sim.rosters import WeeklyProfile
+
+
+def test_the_patches_are_written_for_the_installed_simpy():
+    assert simpy.__version__ == SIMPY_VERSION
+
+
+def test_a_case_process_takes_its_first_step_at_once_and_ends_without_an_event():
+    env = simpy.Environment()
+    steps: list[float] = []
+
+    def case():
+        steps.append(env.now)
+        yield env.timeout(2.0)
+        steps.append(env.now)
+
+    p = CaseProcess(env, case())
+    assert steps == [0.0] and len(env._queue) == 1  # only its timeout: no Initialize event
+    env.run()
+    assert steps == [0.0, 2.0] and p.processed and p.ok and not env._queue
+
+
+def test_a_case_process_with_a_waiter_ends_as_an_event_with_its_value():
+    env = simpy.Environment()
+    got: list[object] = []
+
+    def case():
+        yield env.timeout(1.0)
+        return "settled"
+
+    def waiter(proc):
+        got.append((yield proc))
+
+    p = CaseProcess(env, case())
+    env.process(waiter(p))
+    env.run()
+    assert got == ["settled"]
+
+
+def test_a_failing_case_process_still_raises_from_run():
+    env = simpy.Environment()
+
+    def case():
+        yield env.timeout(1.0)
+        raise ValueError("boom")
+
+    CaseProcess(env, case())
+    with pytest.raises(ValueError, match="boom"):
+        env.run()
+
+
+def test_lean_release_schedules_nothing_when_nobody_waits():
+    env = simpy.Environment()
+    res = LeanResource(env, capacity=1)
+    req = res.request()
+    env.run()
+    assert res.users == [req]
+    assert res.release(req) is None and res.users == [] and not env._queue
+
+
+def test_lean_release_with_a_queue_hands_over_like_stock_simpy():
+    def trace(resource_class):
+        env = simpy.Environment()
+        res = resource_class(env, capacity=1)
+        log: list[tuple[str, float]] = []
+
+        def user(name, hold):
+            with res.request() as req:
+                yield req
+                log.append((name, env.now))
+                yield env.timeout(hold)
+
+        for name, hold in (("a", 1.0), ("b", 2.0), ("c", 0.5)):
+            env.process(user(name, hold))
+        env.run()
+        return log
+
+    assert trace(LeanResource) == trace(simpy.Resource) == [("a", 0.0), ("b", 1.0), ("c", 3.0)]
+
+
+def test_a_rostered_resource_grants_only_staff_on_duty_and_pre_empts_nobody():
+    env = simpy.Environment()
+    # one handler from Monday 00:00, two from 10:00, none from 20:00, one again from Tuesday 00:00
+    res = RosteredResource(env, WeeklyProfile(((0.0, 1), (10.0, 2), (20.0, 0), (24.0, 1))))
+    assert res.capacity == 2
+    log: list[tuple[str, float, float]] = []
+
+    def case(name, arrive, hold):
+        yield env.timeout(arrive)
+        req = res.request()
+        yield req
+        start = env.now
+        yield env.timeout(hold)
+        res.release(req)
+        log.append((name, start, env.now))
+
+    env.process(case("a", 0.0, 15.0))  # still in hand when the 20:00 shift change comes
+    env.process(case("b", 1.0, 1.0))  # waits for the second handler at 10:00
+    env.process(case("c", 21.0, 1.0))  # nobody on duty until Tuesday 00:00
+    env.run(until=30.0)
+    assert sorted(log) == [("a", 0.0, 15.0), ("b", 10.0, 11.0), ("c", 24.0, 25.0)]
