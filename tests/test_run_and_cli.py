@@ -165,7 +165,7 @@ def test_results_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from sim.io import atomic_write_text
+    from sim.results import atomic_write_text
 
     old = os.umask(0o022)
     try:

@@ -1,0 +1,96 @@
+"""Terminal output: a console sized for the terminal (120 columns when piped), progress bars on
+stderr, and the result tables of run, compare, sweep and staff with short metric labels."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Sequence
+
+from .. import catalogue
+from ..format import fmt
+
+PIPED_WIDTH = 120  # piped output (CI logs, files) is laid out for a 120-column terminal
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else PIPED_WIDTH)
+
+
+def progress(total: int | None, label: str, enabled: bool = True) -> tuple[Any, Callable[..., None]]:
+    """A progress bar on stderr (so --json output stays clean); returns (bar, advance)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("eta"), TimeRemainingColumn(), console=console(stderr=True), transient=True,
+                   disable=not enabled)
+    task = bar.add_task(label, total=total)
+    return bar, (lambda n=1: bar.advance(task, n))
+
+
+def table(title: str, columns: Sequence[str], left: int = 1) -> Any:
+    """A Rich table whose first ``left`` columns are left-aligned and the rest right-aligned."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i < left else "right", overflow="fold")
+    return t
+
+
+def interval(mean: Any, low: Any, high: Any) -> str:
+    return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
+
+
+def shown_metrics(names: Sequence[str], args: Any) -> list[str]:
+    """The metrics a table shows: --metrics patterns, --all, or the headline metrics."""
+    return catalogue.select(names, getattr(args, "metrics", None), everything=getattr(args, "all", False))
+
+
+def hidden_note(total: int, shown: int) -> str:
+    return f"{total - shown} more metrics: --all, or --metrics PATTERN" if shown < total else ""
+
+
+def summary_table(title: str, summary: Any, metrics: Sequence[str]) -> Any:
+    """metric (short label), mean and 95% CI of one run."""
+    t = table(title, ["metric", "mean", "95% CI"])
+    rows = summary.set_index("metric")
+    for m in metrics:
+        r = rows.loc[m]
+        t.add_row(catalogue.short_label(m), fmt(r["mean"]), f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}")
+    return t
+
+
+def wide_table(title: str, wide: Any) -> Any:
+    """A comparison as returned by :func:`sim.experiments.compare.wide_table` (text cells)."""
+    names = [c for c in wide.columns if c != "metric"]
+    t = table(title, ["metric", *names])
+    for row in wide.itertuples(index=False):
+        t.add_row(*row)
+    return t
+
+
+def sweep_table(title: str, tidy: Any, keys: Sequence[str], points: Sequence[dict], metrics: Sequence[str]) -> Any:
+    """One row per point: the varied values (headed by their last key part), then mean [95% CI] per metric."""
+    t = table(title, [k.rsplit(".", 2)[-2] if k.count(".") >= 2 else k for k in keys]
+              + [catalogue.short_label(m) for m in metrics], left=len(keys))
+    wide = tidy.set_index([*keys, "metric"])
+    for point in points:
+        cells = []
+        for m in metrics:
+            r = wide.loc[(*point.values(), m)]
+            cells.append(interval(r["mean"], r["ci_low"], r["ci_high"]))
+        t.add_row(*[str(v) for v in point.values()], *cells)
+    return t
+
+
+def short_column(name: str) -> str:
+    """A frontier column (a key path, or metric.stat) shortened for the terminal."""
+    if name.startswith(("roles.", "levels.")) and name.count(".") >= 2:
+        return name.split(".")[1]
+    metric, _, stat = name.rpartition(".")
+    if stat in ("mean", "ci_low", "ci_high") and catalogue.known(metric):
+        return f"{catalogue.short_label(metric)} {stat}"
+    return name
