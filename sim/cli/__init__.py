@@ -35,20 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    from ..results import NotResults, OutputExists
-    from ..scenario import ScenarioError
-
     out = getattr(args, "out", None)
     out_existed = bool(out) and os.path.exists(out)
     try:
         return args.func(args)
-    except ScenarioError as exc:
-        for p in exc.problems:
-            print(p, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (UsageError, OutputExists, NotResults, ValueError) as exc:  # ValueError: the API refusing an argument
-        print(f"sim: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         if not out:
             print("sim: interrupted", file=sys.stderr)
@@ -62,10 +52,33 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except OSError as exc:  # a results folder that cannot be written (permissions, full disk, ...)
+    except Exception as exc:
+        return _failure(exc, out)
+
+
+def _failure(exc: Exception, out: str | None) -> int:
+    """The exit status and message for an error a user can fix; anything else is a bug and propagates."""
+    from ..results import NotResults, OutputExists
+
+    if _is_scenario_error(exc):
+        for p in exc.problems:  # type: ignore[attr-defined]
+            print(p, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (UsageError, OutputExists, NotResults, ValueError)):  # ValueError: the API refusing an argument
+        print(f"sim: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, OSError):  # a results folder that cannot be written (permissions, full disk, ...)
         what = f"cannot write {out}: " if out else ""
         print(f"sim: {what}{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
         return 1
+    raise exc
+
+
+def _is_scenario_error(exc: BaseException) -> bool:
+    """A ScenarioError can only come from sim.scenario, so the (slow to import) module is consulted
+    only when it is already loaded: ``sim metrics`` and ``sim --help`` never load it."""
+    scenario = sys.modules.get("sim.scenario")
+    return scenario is not None and isinstance(exc, scenario.ScenarioError)
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

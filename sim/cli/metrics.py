@@ -58,9 +58,10 @@ def command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, ensure_ascii=False))
         return 0
-    t = table(title, ["metric", "short label", "unit", "bounds", "*", "meaning"], left=6)
+    t = table(title, ["metric", "unit", "bounds", "*", "meaning"], left=5)
+    t.columns[1].max_width = 16
     for r in found:
-        t.add_row(r["metric"], r["short"], r["unit"], _bounds(r["lower"], r["upper"]), "*" if r["headline"] else "",
+        t.add_row(r["metric"], r["unit"], _bounds(r["lower"], r["upper"]), "*" if r["headline"] else "",
                   r["meaning"])
     console().print(t)
     return 0
