@@ -24,6 +24,7 @@ _API: dict[str, tuple[str, str]] = {
     "Scenario": ("sim.scenario", "Scenario"),
     "LoadedScenario": ("sim.scenario", "LoadedScenario"),
     "ScenarioError": ("sim.scenario", "ScenarioError"),
+    "validate": ("sim.experiments.inputs", "validate"),
     "build_hierarchy": ("sim.hierarchy", "build_hierarchy"),
     "parameter_table": ("sim.provenance", "parameter_table"),
     "stability_warnings": ("sim.stability", "warnings"),
@@ -48,8 +49,9 @@ _API: dict[str, tuple[str, str]] = {
     "read_folder": ("sim.results", "read_folder"),
     "plot_folder": ("sim.results.figures", "plot_folder"),
     "write_report": ("sim.report", "write_report"),
-    "summary_view": ("sim.views", "summary_view"),
-    "interval_text": ("sim.views", "interval_text"),
+    "summary_view": ("sim.format", "summary_view"),
+    "interval_text": ("sim.format", "interval_text"),
+    "metric_text": ("sim.format", "metric_text"),
     "fmt": ("sim.format", "fmt"),
 }
 

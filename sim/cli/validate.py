@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from . import args as a
-from .scenarios import load, warn_unstable
 
 
 def add(sub: Any) -> None:
@@ -18,16 +17,16 @@ def add(sub: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..hierarchy import build_hierarchy
+    from ..experiments.inputs import validate
     from ..scenario import ScenarioError
 
     bad = 0
     for path in args.files:
         try:
-            loaded = load(path, args.set)
-            build_hierarchy(loaded.scenario, path)
+            loaded, warnings = validate(path, args.set)
             print(f"{path}: ok ({loaded.scenario.name})")
-            warn_unstable(loaded.scenario, path)
+            for line in warnings:
+                print(f"{path}: warning: {line}", file=sys.stderr)
         except ScenarioError as exc:
             bad += 1
             for p in exc.problems:

@@ -48,9 +48,10 @@ class CompareResult:
                              "significant": significant if res is not base else False})
         return pd.DataFrame(rows)
 
-    def wide_table(self, metrics: Sequence[str] | None = None, *, labels: bool = False) -> pd.DataFrame:
+    def wide_table(self, metrics: Sequence[str] | None = None, *, labels: bool = False,
+                   percent: bool = False) -> pd.DataFrame:
         """One row per metric, a text cell per scenario and per paired difference (see :func:`wide`)."""
-        return wide(self.table(), metrics, labels=labels)
+        return wide(self.table(), metrics, labels=labels, percent=percent)
 
     def to_json(self) -> dict:
         t = self.table()
@@ -113,12 +114,16 @@ def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: in
     return res
 
 
-def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bool = False) -> pd.DataFrame:
+def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bool = False,
+         percent: bool = False) -> pd.DataFrame:
     """The long comparison table (``compare.csv``) as one row per metric: ``mean [95% CI]`` per
     scenario and, after each scenario but the first, ``diff [95% CI]`` to the first, marked ``*``
     when the paired interval excludes zero. ``metrics`` picks and orders rows (default: all);
-    ``labels`` puts the catalogue's short labels in the metric column."""
+    ``labels`` puts the catalogue's short labels in the metric column; ``percent`` shows shares
+    and utilisations as percentages."""
     import pandas as pd
+
+    from ..format import metric_text
 
     from .. import catalogue
 
@@ -136,12 +141,16 @@ def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bo
                 if i:
                     row[diff] = "–"
                 continue
-            row[n] = f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+            def text(x: Any, signed: bool = False) -> str:
+                return metric_text(metric, x, signed=signed) if percent else fmt(x)
+
+            row[n] = f"{text(r['mean'])} [{text(r['ci_low'])}, {text(r['ci_high'])}]"
             if i and r["diff"] != r["diff"]:  # the first scenario has no such metric
                 row[diff] = "–"
             elif i:
                 star = " *" if bool(r.get("significant")) else ""
-                row[diff] = f"{fmt(r['diff'])} [{fmt(r['diff_ci_low'])}, {fmt(r['diff_ci_high'])}]{star}"
+                row[diff] = (f"{text(r['diff'], True)} [{text(r['diff_ci_low'], True)}, "
+                             f"{text(r['diff_ci_high'], True)}]{star}")
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -60,3 +60,15 @@ def check_horizon(scenario: Scenario, horizon_days: float | None, file: str = "<
     if horizon_days is not None and horizon_days <= scenario.warmup_days:
         raise ScenarioError([Problem(file, "--horizon-days", f"{horizon_days:g} days is not longer than the scenario's "
                                                              f"warmup_days ({scenario.warmup_days:g})")])
+
+
+def validate(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] | None = None
+             ) -> tuple[LoadedScenario, list[str]]:
+    """Check a scenario file as ``sim validate`` does: schema, references and hierarchy (raises
+    ScenarioError with every problem); returns the loaded scenario and the analytic stability warnings."""
+    from ..hierarchy import build_hierarchy
+    from ..stability import estimate, warnings
+
+    ld = load_scenario_full(path, overrides or None)
+    build_hierarchy(ld.scenario, str(path))
+    return ld, warnings(estimate(ld.scenario))
