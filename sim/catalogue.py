@@ -166,6 +166,10 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+# The service a resident gets, in the order figures and narrow tables show them first.
+SERVICE: tuple[str, ...] = ("within_target_share", "within_ceiling_share", "days_to_settle.p90", "unresolved_share")
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """A concrete metric name with its catalogue entry and the placeholder's value."""
@@ -273,5 +277,5 @@ def within_bounds(name: str, value: float) -> bool:
     return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
-__all__ = ["Metric", "MetricInfo", "METRICS", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
+__all__ = ["Metric", "MetricInfo", "METRICS", "SERVICE", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
            "clip", "is_headline", "select", "unknown", "within_bounds"]

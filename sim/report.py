@@ -24,8 +24,9 @@ import pandas as pd
 from .experiments.compare import wide as _compare_wide_table
 from .format import fmt as _fmt
 from .provenance import parameter_table
-from .results import RunFolder, read_json as _read_json
+from .results import RunFolder
 from .results import read_folder as read_results_folder
+from .results import read_json as _read_json
 from .results.figures import service_metrics
 from .scenario.loader import scenario_hash, validate_data
 

@@ -18,8 +18,8 @@ LADDER = str(ROOT / "tests" / "scenarios" / "ladder.yaml")
 QUICK = ["--reps", "2", "--horizon-days", "40", "--quiet"]
 
 # every command that takes each shared option, with the arguments it needs besides
-SEEDED = {"run": [LADDER], "compare": [LADDER], "sweep": [LADDER, "--grid", "seed=1"],
-          "staff": [LADDER, "--vary", "roles.clerk.staff_per_unit=1..2", "--target", "within_target_share>=0.5"],
+SEEDED = {"run": [LADDER], "compare": [LADDER], "sweep": [LADDER, "--grid", "roles.grid_staff.staff_per_unit=1,2"],
+          "staff": [LADDER, "--vary", "roles.grid_staff.staff_per_unit=1..2", "--target", "within_target_share>=0.5"],
           "sensitivity": [LADDER, "--assumptions"], "reps": [LADDER, "--metric", "cases_arrived"],
           "warmup": [LADDER], "analytic": [LADDER]}
 
@@ -45,7 +45,7 @@ def test_shared_options_are_validated_alike_by_every_command(command, option, va
     assert option in err and value in err
 
 
-@pytest.mark.parametrize("argv", [["run", LADDER, "--out", ""], ["sweep", LADDER, "--grid", "seed=1", "--retries", "-1"]])
+@pytest.mark.parametrize("argv", [["run", LADDER, "--out", ""], ["sweep", LADDER, "--grid", "roles.grid_staff.staff_per_unit=1", "--retries", "-1"]])
 def test_empty_out_and_negative_retries_are_refused(argv, capsys):
     _refused(argv, capsys)
 
@@ -161,3 +161,17 @@ def test_metrics_command_does_not_load_scenarios_or_the_engine():
     code = "import sys; from sim.cli import main; main(['metrics', '--json'])"
     loaded = _loaded_modules(code)
     assert not loaded & {"sim.scenario", "simpy", "pandas", "sim.engine"}
+
+
+def test_sweep_table_fits_120_columns_with_whole_headers():
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", LADDER, "--grid", "roles.grid_staff.staff_per_unit=1,2",
+                           "--grid", "roles.building_staff.staff_per_unit=1,2", "--grid", "levels.grid.deadline_days=2,3",
+                           *QUICK], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    header = next(line for line in lines if "grid_staff" in line)
+    assert "building_staff" in header and "grid.deadline_days" in header and "…" not in proc.stdout
+    assert catalogue.short_label("within_target_share") in header  # service metrics come first
+    body = [line for line in lines if line.startswith("│")]
+    assert len(body) == 8  # one line per point: no cell wraps

@@ -13,7 +13,21 @@ import argparse
 import os
 import sys
 
-from . import analytic, compare, describe, metrics, plot, report, reps, run, sensitivity, staff, sweep, validate, warmup
+from . import (
+    analytic,
+    compare,
+    describe,
+    metrics,
+    plot,
+    report,
+    reps,
+    run,
+    sensitivity,
+    staff,
+    sweep,
+    validate,
+    warmup,
+)
 from .args import EXIT_BAD_INPUT, UsageError
 
 COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)

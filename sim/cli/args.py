@@ -10,7 +10,6 @@ import argparse
 import math
 from typing import Any, Callable
 
-
 EXIT_BAD_INPUT = 2
 
 

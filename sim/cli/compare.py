@@ -45,8 +45,8 @@ def command(args: argparse.Namespace) -> int:
     con.print(wide_table(f"{' vs '.join(res.names)}: {reps} replications each, common random numbers "
                          f"(seed {res.results[0].seed})",
                          wide(long, metrics, labels=True)))
-    notes = [f"mean [95% CI]; difference to {res.names[0]} paired by replication, * when its 95% interval excludes zero", hidden_note(len(names), len(metrics)),
-             f"written to {args.out}" if args.out else ""]
+    notes = [f"mean [95% CI]; difference to {res.names[0]} paired by replication, * when its 95% interval excludes zero",
+             hidden_note(len(names), len(metrics)), f"written to {args.out}" if args.out else ""]
     con.print(f"[dim]{'; '.join(n for n in notes if n)}[/dim]")
     return 0
 

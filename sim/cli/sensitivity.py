@@ -47,7 +47,13 @@ def add(sub: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Run the study, print the ranking table and (with --out) write table, JSON, plot and manifest."""
-    from ..experiments.sensitivity import DEFAULT_SAMPLES, choose_factors, design, point_keys, run_sensitivity
+    from ..experiments.sensitivity import (
+        DEFAULT_SAMPLES,
+        choose_factors,
+        design,
+        point_keys,
+        run_sensitivity,
+    )
     from ..experiments.sweep import PointsFailed
     from ..results import prepare_out, write_sensitivity
 

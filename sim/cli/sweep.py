@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
@@ -56,8 +55,10 @@ def command(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(table["metric"]))
     metrics = shown_metrics(names, args)
     con = console()
-    con.print(sweep_table(f"{base.scenario.name}: {len(points)} points; mean [95% CI]", table, list(grid), points,
-                          metrics))
-    notes = [f"{elapsed:.1f} s", hidden_note(len(names), len(metrics)), f"written to {out}" if out else ""]
+    fit = not (args.metrics or args.all)
+    t, shown = sweep_table(f"{base.scenario.name}: {len(points)} points; mean ± half-width of the 95% CI", table,
+                           list(grid), points, metrics, fit=fit)
+    con.print(t)
+    notes = [f"{elapsed:.1f} s", hidden_note(len(names), len(shown)), f"written to {out}" if out else ""]
     con.print(f"[dim]{'; '.join(n for n in notes if n)}[/dim]")
     return 0

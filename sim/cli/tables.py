@@ -21,7 +21,14 @@ def console(stderr: bool = False) -> Any:
 
 def progress(total: int | None, label: str, enabled: bool = True) -> tuple[Any, Callable[..., None]]:
     """A progress bar on stderr (so --json output stays clean); returns (bar, advance)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("eta"), TimeRemainingColumn(), console=console(stderr=True), transient=True,
@@ -72,24 +79,51 @@ def wide_table(title: str, wide: Any) -> Any:
     return t
 
 
-def sweep_table(title: str, tidy: Any, keys: Sequence[str], points: Sequence[dict], metrics: Sequence[str]) -> Any:
-    """One row per point: the varied values (headed by their last key part), then mean [95% CI] per metric."""
-    t = table(title, [k.rsplit(".", 2)[-2] if k.count(".") >= 2 else k for k in keys]
-              + [catalogue.short_label(m) for m in metrics], left=len(keys))
+def plus_minus(mean: Any, low: Any, high: Any) -> str:
+    """``mean ±half-width`` of a confidence interval: narrower than ``mean [low, high]``."""
+    if low != low or high != high:
+        return fmt(mean)
+    return f"{fmt(mean)} ±{fmt((high - low) / 2, 2)}"
+
+
+def sweep_table(title: str, tidy: Any, keys: Sequence[str], points: Sequence[dict], metrics: Sequence[str],
+                fit: bool = True) -> tuple[Any, list[str]]:
+    """One row per point: the varied values (headed by :func:`short_key`), then ``mean ±half-width`` per
+    metric. With ``fit``, only the metrics whose columns fit in the console's width (service metrics
+    first); returns the table and the metrics shown."""
     wide = tidy.set_index([*keys, "metric"])
-    for point in points:
-        cells = []
-        for m in metrics:
-            r = wide.loc[(*point.values(), m)]
-            cells.append(interval(r["mean"], r["ci_low"], r["ci_high"]))
-        t.add_row(*[str(v) for v in point.values()], *cells)
-    return t
+    cells = {m: [plus_minus(*wide.loc[(*p.values(), m)][["mean", "ci_low", "ci_high"]]) for p in points]
+             for m in metrics}
+    heads = [short_key(k) for k in keys]
+    used = sum(max(len(h), *(len(str(p[k])) for p in points)) + 3 for h, k in zip(heads, keys)) + 1
+    shown = []
+    order = [m for m in catalogue.SERVICE if m in metrics] + [m for m in metrics if m not in catalogue.SERVICE]
+    for m in (order if fit else metrics):
+        width = max(len(catalogue.short_label(m)), *(len(c) for c in cells[m])) + 3
+        if fit and used + width > console().width:
+            continue
+        used += width
+        shown.append(m)
+    t = table(title, heads + [catalogue.short_label(m) for m in shown], left=len(keys))
+    for i, point in enumerate(points):
+        t.add_row(*[str(v) for v in point.values()], *[cells[m][i] for m in shown])
+    return t, shown
+
+
+def short_key(key: str) -> str:
+    """A scenario key path for a column header: a role's staffing by the role's name, others by their
+    last two parts (``roles.grid_worker.staff_per_unit`` -> ``grid_worker``, ``levels.grid.deadline_days``
+    -> ``grid.deadline_days``)."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "roles" and parts[2] == "staff_per_unit":
+        return parts[1]
+    return ".".join(parts[-2:])
 
 
 def short_column(name: str) -> str:
     """A frontier column (a key path, or metric.stat) shortened for the terminal."""
-    if name.startswith(("roles.", "levels.")) and name.count(".") >= 2:
-        return name.split(".")[1]
+    if "." in name and not catalogue.known(name.rpartition(".")[0]):
+        return short_key(name)
     metric, _, stat = name.rpartition(".")
     if stat in ("mean", "ci_low", "ci_high") and catalogue.known(metric):
         return f"{catalogue.short_label(metric)} {stat}"

@@ -123,9 +123,8 @@ def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bo
     and utilisations as percentages."""
     import pandas as pd
 
-    from ..format import metric_text
-
     from .. import catalogue
+    from ..format import metric_text
 
     names = list(dict.fromkeys(long["scenario"]))
     order = list(metrics) if metrics is not None else list(dict.fromkeys(long["metric"]))

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..scenario import LoadedScenario, apply_overrides, load_scenario_full, validate_data
+from ..scenario import (
+    LoadedScenario,
+    apply_overrides,
+    load_scenario_full,
+    validate_data,
+)
 from ..scenario.loader import scenario_hash
 from ..scenario.schema import Scenario
 

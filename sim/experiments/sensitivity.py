@@ -31,7 +31,6 @@ import pandas as pd
 
 from ..provenance import leaf_parameters, source_of
 from ..scenario.loader import Problem, ScenarioError, apply_overrides, validate_data
-from ..scenario.schema import Scenario
 from .replicate import metric_names
 
 METHODS = ("morris", "sobol")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +23,9 @@ def t_interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE)
     mean = float(x.mean())
     if n == 1:
         return (mean, math.nan, math.nan, 1)
-    from scipy import stats  # imported when first needed: it costs most of a short command's start-up
+    from scipy import (
+        stats,  # imported when first needed: it costs most of a short command's start-up
+    )
 
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return (mean, mean - half, mean + half, n)

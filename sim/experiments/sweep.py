@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 

@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from .atomic import OutputExists, atomic_dir, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .atomic import (
+    OutputExists,
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+)
 
 FORMAT_VERSION = 1
 KINDS = ("run", "compare", "sweep", "staff", "sensitivity")
