@@ -60,9 +60,9 @@ def command(args: argparse.Namespace) -> int:
             mt.add_row(*row)
         con.print(mt)
     p = Table(title="Parameters and their sources", title_justify="left")
-    p.add_column("parameter")
-    p.add_column("value")
-    p.add_column("source")
+    p.add_column("parameter", overflow="fold", min_width=24)
+    p.add_column("value", overflow="fold")
+    p.add_column("source", overflow="fold")
     for row in parameter_table(loaded.data):
         style = "yellow" if row["assumption"] else ("red" if row["source"] == "(no source given)" else "")
         p.add_row(row["parameter"], str(row["value"]), row["source"], style=style)

@@ -56,7 +56,8 @@ def command(args: argparse.Namespace) -> int:
                           "targets": args.target}, ensure_ascii=False))
         return 0
     t = table(f"Staffing frontier explored ({len(frontier)} points; targets: {', '.join(args.target)} "
-              f"on the 95% confidence bound)", [short_column(c) for c in frontier.columns], left=0)
+              f"on the 95% confidence bound)", [short_column(c) for c in frontier.columns], left=0,
+              unbroken=list(frontier.columns).index("cost"))
     for row in frontier.itertuples(index=False):
         style = "bold green" if row.chosen else ("" if row.feasible else "dim")
         t.add_row(*[fmt(v) for v in row], style=style)

@@ -37,13 +37,16 @@ def progress(total: int | None, label: str, enabled: bool = True) -> tuple[Any, 
     return bar, (lambda n=1: bar.advance(task, n))
 
 
-def table(title: str, columns: Sequence[str], left: int = 1) -> Any:
-    """A Rich table whose first ``left`` columns are left-aligned and the rest right-aligned."""
+def table(title: str, columns: Sequence[str], left: int = 1, unbroken: int = 0) -> Any:
+    """A Rich table whose first ``left`` columns are left-aligned and the rest right-aligned; a header
+    wraps between words, never inside one; the first ``unbroken`` columns (short values under a long
+    name, such as varied keys) never wrap, so the others give way."""
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i < left else "right", overflow="fold")
+        t.add_column(c, justify="left" if i < left else "right", overflow="fold", no_wrap=i < unbroken,
+                     min_width=max((len(w) for w in c.split()), default=1))
     return t
 
 
@@ -104,7 +107,7 @@ def sweep_table(title: str, tidy: Any, keys: Sequence[str], points: Sequence[dic
             continue
         used += width
         shown.append(m)
-    t = table(title, heads + [catalogue.short_label(m) for m in shown], left=len(keys))
+    t = table(title, heads + [catalogue.short_label(m) for m in shown], left=len(keys), unbroken=len(keys))
     for i, point in enumerate(points):
         t.add_row(*[str(v) for v in point.values()], *[cells[m][i] for m in shown])
     return t, shown
