@@ -182,3 +182,19 @@ def test_sweep_table_fits_120_columns_with_whole_headers():
     assert catalogue.short_label("within_target_share") in header  # service metrics come first
     body = [line for line in lines if line.startswith("│")]
     assert len(body) == 8  # one line per point: no cell wraps
+
+
+def test_every_kind_of_folder_states_kind_and_format_and_is_read_by_plot_and_report(tmp_path):
+    import sim
+    from sim.results import FORMAT_VERSION, read_folder
+
+    sim.sweep(LADDER, {"roles.grid_staff.staff_per_unit": [1, 2]}, reps=2, horizon_days=40, out=tmp_path / "sweep")
+    sim.staff(LADDER, ["roles.grid_staff.staff_per_unit=1..2"], ["within_target_share>=0.5"], reps=2, horizon_days=40,
+              out=tmp_path / "staff")
+    for kind in ("sweep", "staff"):
+        folder = read_folder(tmp_path / kind)
+        assert (folder.kind, folder.manifest["format_version"]) == (kind, FORMAT_VERSION)
+        assert folder.runs and folder.runs[0].name == "ladder"  # the base scenario, for the report's model section
+    assert [p.name for p in sim.plot_folder(tmp_path / "staff")] == ["frontier.png"]
+    assert main(["report", str(tmp_path / "staff"), "--format", "md", "--no-figures"]) == 0
+    assert main(["plot", str(tmp_path / "nothing")]) == 2
