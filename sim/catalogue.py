@@ -166,6 +166,10 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+# The service a resident gets, in the order figures and narrow tables show them first.
+SERVICE: tuple[str, ...] = ("within_target_share", "within_ceiling_share", "days_to_settle.p90", "unresolved_share")
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """A concrete metric name with its catalogue entry and the placeholder's value."""
@@ -372,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["Metric", "MetricInfo", "METRICS", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
+__all__ = ["Metric", "MetricInfo", "METRICS", "SERVICE", "UnknownMetric", "info", "known", "meaning", "short_label", "bounds",
            "clip", "is_headline", "select", "unknown", "within_bounds", "unit", "bounds_text", "is_fraction", "axis_label",
            "mechanism_groups", "mechanism_kinds", "mechanism_item", "markdown_table", "with_markdown_table",
            "MARKDOWN_START", "MARKDOWN_END"]

@@ -1,10 +1,7 @@
-"""Where every parameter of a scenario comes from, and the manifest needed to rerun a result."""
+"""Where every parameter of a scenario comes from: the source or assumption covering each key."""
 
 from __future__ import annotations
 
-import platform
-import sys
-from importlib import metadata
 from typing import Any, Iterator, Mapping
 
 ASSUMPTION = "assumption"
@@ -73,13 +70,3 @@ def parameter_table(data: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows.append({"parameter": path, "value": value, "source": source_text(entry), "assumption": is_assumption(entry),
                      "covered_by": key})
     return rows
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for pkg in ("dispute-sim", "simpy", "numpy", "scipy", "pandas", "networkx", "pydantic", "PyYAML"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out

@@ -22,7 +22,13 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import catalogue
+from .experiments.compare import wide as _compare_wide_table
+from .format import fmt as _fmt
 from .provenance import parameter_table
+from .results import RunFolder
+from .results import read_folder as read_results_folder
+from .results import read_json as _read_json
+from .results.figures import service_metrics
 from .scenario.loader import scenario_hash, validate_data
 
 SECTIONS = ("1. Objectives", "2. Model logic", "3. Data: parameters and their sources", "4. Experimentation",
@@ -79,62 +85,13 @@ class Report:
 
 
 # --------------------------------------------------------------------------- reading a folder
-@dataclass
-class _Scn:
-    """One scenario of a results folder: its resolved data, hash and the folder holding its tables."""
-
-    name: str
-    data: dict[str, Any]
-    manifest: dict[str, Any]
-    folder: Path
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _scenarios(folder: Path, manifest: Mapping[str, Any]) -> list[_Scn]:
-    if "scenario" in manifest and isinstance(manifest["scenario"], Mapping):
-        return [_Scn(manifest["scenario"].get("name", folder.name), dict(manifest["scenario"]), dict(manifest), folder)]
-    out = []
-    names = manifest.get("scenarios") or sorted(p.name for p in folder.iterdir() if (p / "manifest.json").exists())
-    for name in names:
-        sub = folder / str(name)
-        if (sub / "manifest.json").exists():
-            m = _read_json(sub / "manifest.json")
-            if isinstance(m.get("scenario"), Mapping):
-                out.append(_Scn(str(name), dict(m["scenario"]), m, sub))
-    return out
-
-
-def read_folder(folder: str | Path) -> tuple[str, dict[str, Any], list[_Scn]]:
-    """(kind, manifest, scenarios) of a results folder."""
-    folder = Path(folder)
-    mpath = folder / "manifest.json"
-    if not mpath.exists():
-        raise FileNotFoundError(f"{folder} has no manifest.json: not a results folder of sim run/compare/sweep/sensitivity")
-    manifest = _read_json(mpath)
-    kind = str(manifest.get("kind") or "run")
-    return kind, manifest, _scenarios(folder, manifest)
+def read_folder(folder: str | Path) -> tuple[str, dict[str, Any], list[RunFolder]]:
+    """(kind, manifest, scenarios) of a results folder, from the one folder reader."""
+    rf = read_results_folder(folder)
+    return rf.kind, rf.manifest, rf.runs
 
 
 # --------------------------------------------------------------------------- formatting
-def _fmt(x: Any, digits: int = 3) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, float):
-        if x != x:
-            return "–"
-        if x == 0:
-            return "0"
-        if abs(x) >= 1000:
-            return f"{x:,.0f}"
-        return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits + 1}g}"
-    if isinstance(x, (list, dict)):
-        return json.dumps(x, ensure_ascii=False)
-    return str(x)
 
 
 def _map_text(m: Any, fn=_fmt) -> str:
@@ -153,7 +110,7 @@ def _png(fig: Any) -> bytes:
 
 
 # --------------------------------------------------------------------------- sections
-def _objectives(kind: str, manifest: Mapping[str, Any], scns: list[_Scn], folder: Path, objective: str | None) -> Section:
+def _objectives(kind: str, manifest: Mapping[str, Any], scns: list[RunFolder], folder: Path, objective: str | None) -> Section:
     s = Section(SECTIONS[0])
     if objective:
         s.p(objective)
@@ -178,7 +135,7 @@ def _objectives(kind: str, manifest: Mapping[str, Any], scns: list[_Scn], folder
     return s
 
 
-def _model(scns: list[_Scn]) -> Section:
+def _model(scns: list[RunFolder]) -> Section:
     from .hierarchy import build_hierarchy
 
     s = Section(SECTIONS[1])
@@ -267,7 +224,7 @@ def _value_text(value: Any, time_unit: str) -> str:
     return _fmt(value)
 
 
-def _parameters(scns: list[_Scn]) -> Section:
+def _parameters(scns: list[RunFolder]) -> Section:
     s = Section(SECTIONS[2])
     s.p("Every parameter of the resolved scenario (after `extends:` and `--set`), its value and its source: the "
         "`sources:` entry with the longest matching key-path prefix. Assumptions are marked; they are the "
@@ -281,7 +238,7 @@ def _parameters(scns: list[_Scn]) -> Section:
     return s
 
 
-def _experiment(kind: str, manifest: Mapping[str, Any], scns: list[_Scn], folder: Path) -> Section:
+def _experiment(kind: str, manifest: Mapping[str, Any], scns: list[RunFolder], folder: Path) -> Section:
     s = Section(SECTIONS[3])
     rows = []
     for x in scns:
@@ -338,7 +295,7 @@ def _outputs(kind: str, metrics: Iterable[str]) -> Section:
     return s
 
 
-def _results_and_figures(kind: str, folder: Path, scns: list[_Scn], figures: bool = True) -> tuple[Section, Section, list[str]]:
+def _results_and_figures(kind: str, folder: Path, scns: list[RunFolder], figures: bool = True) -> tuple[Section, Section, list[str]]:
     res, figs = Section(SECTIONS[5]), Section(SECTIONS[6])
     metrics: list[str] = []
     if kind == "sensitivity":
@@ -379,7 +336,7 @@ def _results_and_figures(kind: str, folder: Path, scns: list[_Scn], figures: boo
     return res, figs, metrics
 
 
-def _figures(kind: str, folder: Path, scns: list[_Scn], figs: Section) -> None:
+def _figures(kind: str, folder: Path, scns: list[RunFolder], figs: Section) -> None:
     """Figures from sim.plots for run, compare, sweep and frontier folders; a figure that cannot be drawn is
     noted, not fatal."""
     from . import plots
@@ -426,8 +383,7 @@ def _table_figures(folder: Path, figs: Section) -> None:
         metrics = set(sweep["metric"])
         if any(catalogue.unit(str(m)) == catalogue.RATIO for m in metrics):
             tries.append(("Utilisation against the varied parameters (95% CI)", lambda: plots.utilisation_vs_staff(sweep)))
-        service = [m for m in ("within_target_share", "within_ceiling_share", "days_to_settle.p90", "unresolved_share")
-                   if m in metrics]
+        service = service_metrics(metrics)
         if service:
             tries.append(("Service against the varied parameters (95% CI)", lambda: plots.metric_vs_parameter(sweep, service)))
     if (folder / "frontier.csv").exists():
@@ -449,24 +405,10 @@ def _round(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _compare_wide(df: pd.DataFrame) -> pd.DataFrame:
-    names = list(dict.fromkeys(df["scenario"]))
-    rows = []
-    for metric, g in df.groupby("metric", sort=False):
-        row: dict[str, str] = {"metric": str(metric)}
-        for i, n in enumerate(names):
-            r = g[g["scenario"] == n]
-            if r.empty:
-                continue
-            r = r.iloc[0]
-            row[n] = f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-            if i:
-                star = " *" if bool(r.get("significant")) else ""
-                row[f"{n} − {names[0]}"] = f"{_fmt(r['diff'])} [{_fmt(r['diff_ci_low'])}, {_fmt(r['diff_ci_high'])}]{star}"
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _compare_wide_table(df)
 
 
-def _manifest(kind: str, manifest: Mapping[str, Any], scns: list[_Scn], folder: Path) -> Section:
+def _manifest(kind: str, manifest: Mapping[str, Any], scns: list[RunFolder], folder: Path) -> Section:
     import yaml
 
     s = Section(SECTIONS[7])
@@ -607,7 +549,7 @@ def render_html(report: Report) -> str:
 def write_report(folder: str | Path, fmt: str = "html", out: str | Path | None = None, objective: str | None = None,
                  figures: bool = True) -> Path:
     """Write the report of a results folder (default: FOLDER/report.md or FOLDER/report.html), atomically."""
-    from .io import atomic_write_bytes, atomic_write_text
+    from .results import atomic_write_bytes, atomic_write_text
 
     if fmt not in ("md", "html"):
         raise ValueError("format must be md or html")

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import TEST_SCENARIOS
 from sim.cli import main
-from sim.io import atomic_write_json, atomic_write_text
+from sim.results import atomic_write_json, atomic_write_text
 
 LADDER = str(TEST_SCENARIOS / "ladder.yaml")
 FAST = ["--reps", "2", "--horizon-days", "12", "--quiet"]

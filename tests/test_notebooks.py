@@ -56,3 +56,20 @@ def test_notebook_runs(name: str):
     for c in plot_cells:
         images = [o for o in c.outputs if "image/png" in o.get("data", {})]
         assert images, f"{name}: a plotting cell showed no figure:\n{c.source}"
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_notebooks_use_only_the_public_api(name):
+    """`import sim` and `from sim import plots` only: no private modules, import fallbacks or copied helpers."""
+    import re
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    imports = set(re.findall(r"^\s*(?:from|import) (sim[\w.]*)", code, flags=re.M))
+    assert imports <= {"sim"}, imports
+    assert set(re.findall(r"from sim import (\w+)", code)) <= {"plots"}
+    assert "ImportError" not in code
+    import sim
+
+    for attr in set(re.findall(r"\bsim\.(\w+)", code)):
+        assert attr in sim.__all__ or attr == "plots", attr

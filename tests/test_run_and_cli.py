@@ -6,17 +6,15 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import SCENARIOS, TEST_SCENARIOS, tiny
+from conftest import SCENARIOS, tiny
 from sim import load_scenario, run
 from sim.cli import main
 from sim.engine import single_run
-from sim.scenario import validate_data
 
 REQUIRED = ["cases_arrived", "cases_settled", "settled_per_day", "within_ceiling_share", "unresolved_share",
             "days_to_settle.mean", "days_to_settle.p50", "days_to_settle.p90", "within_target_share", "open_cases_end"]
@@ -165,7 +163,7 @@ def test_results_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from sim.io import atomic_write_text
+    from sim.results import atomic_write_text
 
     old = os.umask(0o022)
     try:

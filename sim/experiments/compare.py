@@ -8,15 +8,18 @@ the difference of two independent intervals.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import pandas as pd
-
-from ..scenario.schema import Scenario
+from ..format import fmt
+from .inputs import ScenarioLike, resolve_base, scenario_of
 from .replicate import RunResult, execute, make_tasks
 from .stats import paired_difference
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -31,6 +34,8 @@ class CompareResult:
 
     def table(self) -> pd.DataFrame:
         """Long table: scenario, metric, mean, ci_low, ci_high, n, and the paired difference to the first."""
+        import pandas as pd
+
         base = self.results[0]
         rows = []
         for res in self.results:
@@ -42,6 +47,11 @@ class CompareResult:
                              "ci_high": row.ci_high, "n": row.n, "diff": d[0], "diff_ci_low": d[1], "diff_ci_high": d[2],
                              "significant": significant if res is not base else False})
         return pd.DataFrame(rows)
+
+    def wide_table(self, metrics: Sequence[str] | None = None, *, labels: bool = False,
+                   percent: bool = False) -> pd.DataFrame:
+        """One row per metric, a text cell per scenario and per paired difference (see :func:`wide`)."""
+        return wide(self.table(), metrics, labels=labels, percent=percent)
 
     def to_json(self) -> dict:
         t = self.table()
@@ -57,29 +67,91 @@ class CompareResult:
         return out
 
 
-def compare(scenarios: Sequence[Scenario], reps: int | None = None, seed: int | None = None, *,
+def compare(scenarios: Sequence[ScenarioLike], reps: int | None = None, seed: int | None = None, *,
             horizon_days: float | None = None, workers: int = 1, record_cases: bool | str = False,
-            progress: Callable[[int], None] | None = None) -> CompareResult:
+            progress: Callable[[int], None] | None = None, executor: Any = None, scheduler: Any = None,
+            out: str | Path | None = None, force: bool = False) -> CompareResult:
     """Run every scenario with the same seed and replications (common random numbers).
 
-    ``record_cases``: True keeps per-case rows in memory; a folder streams them to one
-    sub-folder per scenario.
+    ``scenarios``: Scenario objects, LoadedScenarios or file paths. ``record_cases``: True keeps
+    per-case rows in memory; a folder streams them to one sub-folder per scenario. With
+    ``out``, the results folder (the long table and one run folder per scenario, case rows
+    included) is written atomically. ``executor``: 'local', 'dask' or an open Executor.
     """
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
-    check_distinct_names([s.name for s in scenarios])
-    reps = reps or scenarios[0].replications
-    seed = scenarios[0].seed if seed is None else seed
-    def cases_for(s: Scenario) -> bool | str:
+    scs = [scenario_of(s) for s in scenarios]
+    check_distinct_names([s.name for s in scs])
+    reps = reps or scs[0].replications
+    seed = scs[0].seed if seed is None else seed
+    spool = None
+    if out is not None:
+        from ..results import case_spool, check_new
+
+        check_new(out, force)
+        if not record_cases:
+            spool = case_spool(out)
+            record_cases = str(spool)
+
+    def cases_for(s: Any) -> bool | str:
         return str(Path(record_cases) / s.name) if isinstance(record_cases, (str, Path)) else record_cases
 
-    tasks = [t for s in scenarios for t in make_tasks(s, reps, seed, horizon_days, cases_for(s))]
-    records = execute(tasks, workers, progress)
-    results = []
-    for i, s in enumerate(scenarios):
-        recs = records[i * reps:(i + 1) * reps]
-        results.append(RunResult(s, seed, horizon_days if horizon_days is not None else s.horizon_days, recs))
-    return CompareResult(results)
+    try:
+        tasks = [t for s in scs for t in make_tasks(s, reps, seed, horizon_days, cases_for(s))]
+        records = execute(tasks, workers, progress, executor=executor, scheduler=scheduler)
+        results = []
+        for i, s in enumerate(scs):
+            recs = records[i * reps:(i + 1) * reps]
+            results.append(RunResult(s, seed, horizon_days if horizon_days is not None else s.horizon_days, recs))
+        res = CompareResult(results)
+        if out is not None:
+            from ..results import write_compare
+
+            write_compare(out, res, [resolve_base(s) for s in scenarios], force=force)
+    finally:
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+    return res
+
+
+def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bool = False,
+         percent: bool = False) -> pd.DataFrame:
+    """The long comparison table (``compare.csv``) as one row per metric: ``mean [95% CI]`` per
+    scenario and, after each scenario but the first, ``diff [95% CI]`` to the first, marked ``*``
+    when the paired interval excludes zero. ``metrics`` picks and orders rows (default: all);
+    ``labels`` puts the catalogue's short labels in the metric column; ``percent`` shows shares
+    and utilisations as percentages."""
+    import pandas as pd
+
+    from .. import catalogue
+    from ..format import metric_text
+
+    names = list(dict.fromkeys(long["scenario"]))
+    order = list(metrics) if metrics is not None else list(dict.fromkeys(long["metric"]))
+    by = {(r["metric"], r["scenario"]): r for r in long.to_dict("records")}
+    rows = []
+    for metric in order:
+        row: dict[str, str] = {"metric": catalogue.short_label(metric) if labels else str(metric)}
+        for i, n in enumerate(names):
+            r = by.get((metric, n))
+            diff = f"{n} − {names[0]}"
+            if r is None:
+                row[n] = "–"
+                if i:
+                    row[diff] = "–"
+                continue
+            def text(x: Any, signed: bool = False) -> str:
+                return metric_text(metric, x, signed=signed) if percent else fmt(x)
+
+            row[n] = f"{text(r['mean'])} [{text(r['ci_low'])}, {text(r['ci_high'])}]"
+            if i and r["diff"] != r["diff"]:  # the first scenario has no such metric
+                row[diff] = "–"
+            elif i:
+                star = " *" if bool(r.get("significant")) else ""
+                row[diff] = (f"{text(r['diff'], True)} [{text(r['diff_ci_low'], True)}, "
+                             f"{text(r['diff_ci_high'], True)}]{star}")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def check_distinct_names(names: Sequence[str]) -> None:

@@ -66,24 +66,6 @@ def resolve_workers(workers: int | None) -> int:
     return max(1, int(workers))
 
 
-# --------------------------------------------------------------------------- process-wide default
-_DEFAULT: dict[str, Any] = {"kind": "local", "scheduler": None}
-
-
-def set_default(kind: str | None = None, scheduler: str | None = None) -> None:
-    """The executor used when a caller does not name one (the CLI sets it from --executor/--scheduler)."""
-    if scheduler and not kind:
-        kind = "dask"
-    if kind and kind not in EXECUTORS:
-        raise ValueError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
-    _DEFAULT["kind"] = kind or "local"
-    _DEFAULT["scheduler"] = scheduler
-
-
-def default_kind() -> tuple[str, str | None]:
-    return _DEFAULT["kind"], _DEFAULT["scheduler"]
-
-
 # --------------------------------------------------------------------------- executors
 class Executor:
     """Maps a function over items; subclasses say where the work runs."""
@@ -239,9 +221,7 @@ class DaskExecutor(Executor):
 
 def make_executor(kind: str | None = None, workers: int = 1, scheduler: str | Any | None = None,
                   retries: int = DEFAULT_RETRIES) -> Executor:
-    """The executor for ``kind`` ('local' or 'dask'; None: the process-wide default)."""
-    if kind is None and scheduler is None:
-        kind, scheduler = default_kind()
+    """The executor for ``kind`` ('local' or 'dask'; None: local, or Dask when a scheduler is given)."""
     if scheduler is not None and kind in (None, "local"):
         kind = "dask"
     if kind == "dask":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -69,6 +70,46 @@ class WarmupResult:
     series: pd.DataFrame  # day, mean_open_cases, welch
     reps: int
     horizon_days: float
+    window: int = 7
+
+    @property
+    def too_short(self) -> bool:
+        """Fewer than 20 days: MSER-5 needs at least 4 batches of 5 days."""
+        return len(self.series) < 20
+
+    @property
+    def unsettled(self) -> bool:
+        """The suggestion lies near the end of the search range: the backlog may not have settled."""
+        return not self.too_short and self.days >= 0.45 * len(self.series)
+
+    def to_json(self, scenario: Scenario) -> dict[str, Any]:
+        """The JSON document of ``sim warmup --json``."""
+        return {"scenario": scenario.name, "suggested_warmup_days": self.days, "method": "MSER-5 on the mean daily backlog",
+                "per_replication_days": self.per_rep_days, "current_warmup_days": scenario.warmup_days,
+                "replications": self.reps, "horizon_days": self.horizon_days}
+
+
+def warmup_figure(result: WarmupResult, path: str | Path | None = None) -> Any:
+    """The mean daily backlog, Welch's moving average and the MSER-5 warm-up; saved to ``path`` (PNG) or returned."""
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(result.series["day"], result.series["mean_open_cases"], lw=0.8, label="open cases (mean of replications)")
+    ax.plot(result.series["day"], result.series["welch"], lw=2, label=f"Welch moving average (window {result.window})")
+    ax.axvline(result.days, color="red", ls="--", label=f"MSER-5 warm-up: {result.days} days")
+    ax.set_xlabel("day")
+    ax.set_ylabel("open cases")
+    ax.legend()
+    fig.tight_layout()
+    if path is None:
+        return fig
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return None
 
 
 def suggest_warmup(scenario: Scenario, reps: int = 5, seed: int | None = None, *, horizon_days: float | None = None,
@@ -83,7 +124,7 @@ def suggest_warmup(scenario: Scenario, reps: int = 5, seed: int | None = None, *
     b = res.backlog().pivot(index="rep", columns="day", values="open_cases").to_numpy(dtype=float)
     mean = b.mean(axis=0)
     series = pd.DataFrame({"day": np.arange(mean.size), "mean_open_cases": mean, "welch": welch(b, window)})
-    return WarmupResult(mser(mean), [mser(row) for row in b], series, reps, res.horizon_days)
+    return WarmupResult(mser(mean), [mser(row) for row in b], series, reps, res.horizon_days, window)
 
 
 # --------------------------------------------------------------------------- replications
@@ -114,6 +155,14 @@ class RepsResult:
     replications: int | None
     table: pd.DataFrame  # per replication count: mean, CI and relative half-width (sim-tools' frame)
     runs: int
+
+    def to_json(self, scenario_name: str) -> dict[str, Any]:
+        """The JSON document of ``sim reps --json``: the answer, the last mean and its relative half-width."""
+        last = self.table.iloc[-1]
+        dev = last["% deviation"]
+        return {"scenario": scenario_name, "metric": self.metric, "precision": self.precision,
+                "replications": self.replications, "replications_run": self.runs, "mean": float(last["Cumulative Mean"]),
+                "relative_half_width": None if dev != dev else float(dev)}
 
 
 def replications_needed(run_one: Callable[[list[int]], list[dict[str, float]]], metric: str, precision: float = 0.05, *,

@@ -7,15 +7,20 @@ results are the same whatever the number or kind of workers.
 
 from __future__ import annotations
 
+import shutil
+import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
-
-import pandas as pd
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..engine.model import CASE_COLUMNS, ReplicationRecord, single_run
 from ..hierarchy import Hierarchy, build_hierarchy
 from ..scenario.schema import Scenario
+from .inputs import ScenarioLike, resolve_base, scenario_of
 from .stats import summarise
+
+if TYPE_CHECKING:  # pandas is imported when a result is summarised, not when the package is
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ def execute(tasks: Sequence[Task], workers: int = 1, progress: Callable[[int], N
     """Run tasks serially, in a local process pool or on Dask; results come back in task order.
 
     ``executor`` is 'local', 'dask' or an open :class:`~sim.experiments.executors.Executor`
-    (None: the process-wide default, set by the CLI's --executor/--scheduler).
+    (None: local, or Dask when ``scheduler`` is given).
     """
     from .executors import DEFAULT_RETRIES, TasksFailed, map_tasks
 
@@ -68,6 +73,8 @@ class RunResult:
     replications: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
+        import pandas as pd
+
         self.replications = pd.DataFrame([{"rep": r.rep, **r.metrics} for r in self.records])
         self.summary = summarise(self.replications)
 
@@ -81,14 +88,19 @@ class RunResult:
 
     def cases(self) -> pd.DataFrame:
         """Per-case table of all replications (only if the run recorded cases, in memory or spooled)."""
+        import pandas as pd
+
         frames = [pd.DataFrame(r.cases, columns=CASE_COLUMNS).assign(rep=r.rep) for r in self.records if r.cases is not None]
         frames += [pd.read_parquet(f).assign(rep=r.rep) for r in self.records for f in r.extra.get("case_files", ())]
         if not frames:
             raise ValueError("this run did not record cases: pass record_cases=True")
+
         return pd.concat(frames, ignore_index=True)
 
     def backlog(self) -> pd.DataFrame:
         """Open cases at the start of each day: one row per (rep, day)."""
+        import pandas as pd
+
         rows = [(r.rep, d, n) for r in self.records for d, n in enumerate(r.backlog)]
         return pd.DataFrame(rows, columns=["rep", "day", "open_cases"])
 
@@ -109,16 +121,57 @@ def make_tasks(scenario: Scenario, reps: int, seed: int, horizon_days: float | N
     return [Task(scenario, seed, i, horizon_days, record_cases, hierarchy) for i in range(reps)]
 
 
-def run(scenario: Scenario, reps: int | None = None, seed: int | None = None, *, horizon_days: float | None = None,
+def run(scenario: ScenarioLike, reps: int | None = None, seed: int | None = None, *, horizon_days: float | None = None,
         workers: int = 1, record_cases: bool | str = False, progress: Callable[[int], None] | None = None,
-        executor: Any = None, scheduler: Any = None, hierarchy: Hierarchy | None = None) -> RunResult:
+        executor: Any = None, scheduler: Any = None, out: str | Path | None = None, force: bool = False,
+        hierarchy: Hierarchy | None = None) -> RunResult:
     """Run ``reps`` replications of a scenario and summarise them (mean and 95% t interval).
 
-    The hierarchy is built once (or ``hierarchy`` given by the caller) and handed to every replication.
+    ``scenario`` is a Scenario, a LoadedScenario or a file path. With ``out``, the results
+    folder (summary, replications, backlog, per-case rows, manifest) is written atomically;
+    case rows stream to disk beside it meanwhile, never all in memory. ``executor``: 'local',
+    'dask' or an open Executor (with ``scheduler``, a Dask address). The hierarchy is built once
+    (or ``hierarchy`` given by the caller) and handed to every replication.
     """
-    hierarchy = hierarchy or build_hierarchy(scenario)
-    reps = reps or scenario.replications
-    seed = scenario.seed if seed is None else seed
-    tasks = make_tasks(scenario, reps, seed, horizon_days, record_cases, hierarchy)
-    records = execute(tasks, workers, progress, executor=executor, scheduler=scheduler)
-    return RunResult(scenario, seed, horizon_days if horizon_days is not None else scenario.horizon_days, records)
+    sc = scenario_of(scenario)
+    hierarchy = hierarchy or build_hierarchy(sc)
+    reps = reps or sc.replications
+    seed = sc.seed if seed is None else seed
+    if out is None:
+        records = execute(make_tasks(sc, reps, seed, horizon_days, record_cases, hierarchy), workers, progress, executor=executor,
+                          scheduler=scheduler)
+        return RunResult(sc, seed, horizon_days if horizon_days is not None else sc.horizon_days, records)
+    from ..results import case_spool, check_new, write_run
+
+    check_new(out, force)
+    t0 = time.perf_counter()
+    spool = None if record_cases else case_spool(out)
+    try:
+        records = execute(make_tasks(sc, reps, seed, horizon_days, record_cases or str(spool), hierarchy), workers, progress,
+                          executor=executor, scheduler=scheduler)
+        result = RunResult(sc, seed, horizon_days if horizon_days is not None else sc.horizon_days, records)
+        write_run(out, result, resolve_base(scenario), force=force, elapsed=time.perf_counter() - t0)
+    finally:
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+    return result
+
+
+def instability(result: RunResult) -> str | None:
+    """Which replications stopped at max_open_cases, where and when (None if none did)."""
+    stopped = [r for r in result.records if r.metrics.get("unstable")]
+    if not stopped:
+        return None
+    levels = ", ".join(sorted({r.unstable_level for r in stopped if r.unstable_level})) or "?"
+    days = [len(r.backlog) - 1 for r in stopped]
+    when = f"day {min(days)}" if min(days) == max(days) else f"days {min(days)}-{max(days)}"
+    return (f"unstable: arrival rate exceeds capacity at level {levels}: {len(stopped)} of {len(result.records)} "
+            f"replications stopped at {when} when {result.scenario.max_open_cases:,} cases were open (max_open_cases); "
+            f"their figures cover only the time before")
+
+
+def metric_names(scenario: ScenarioLike) -> list[str]:
+    """Every metric a replication of this scenario reports (from one replication of one day after the
+    warm-up: names depend on the levels, roles, meetings, pools and partners)."""
+    sc = scenario_of(scenario)
+    return list(single_run(sc, sc.seed, 0, horizon_days=sc.warmup_days + 1.0).metrics)

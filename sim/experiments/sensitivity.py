@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..provenance import leaf_parameters, source_of
 from ..scenario.loader import Problem, ScenarioError, apply_overrides, validate_data
-from ..scenario.schema import Scenario
+from .replicate import metric_names
 
 METHODS = ("morris", "sobol")
 DEFAULT_SAMPLES = {"morris": 10, "sobol": 64}
@@ -181,6 +181,16 @@ def assumption_factors(data: Mapping[str, Any], spread: float = DEFAULT_SPREAD) 
     return factors, skipped
 
 
+def choose_factors(data: Mapping[str, Any], params: Sequence[str] = (), assumptions: bool = False,
+                   spread: float = DEFAULT_SPREAD) -> tuple[list[Factor], list[tuple[str, str]]]:
+    """The parameters to vary: every assumed one (with ``assumptions``) and each ``key.path[=low..high]``
+    in ``params``, an explicit range overriding the assumption's; also the assumed ones not varied, and why."""
+    factors, skipped = assumption_factors(data, spread) if assumptions else ([], [])
+    by_path = {f.path: f for f in factors}
+    by_path.update({f.path: f for f in (parse_param(p, data) for p in params)})
+    return list(by_path.values()), skipped
+
+
 def problem(factors: Sequence[Factor]) -> dict[str, Any]:
     """The SALib problem definition."""
     return {"num_vars": len(factors), "names": [f.path for f in factors], "bounds": [[f.low, f.high] for f in factors]}
@@ -226,14 +236,6 @@ def point_data(data: Mapping[str, Any], factors: Sequence[Factor], x: Sequence[f
     return apply_overrides(dict(data), point_overrides(data, factors, x), file="--param")
 
 
-def metric_names(scenario: Scenario) -> list[str]:
-    """Every metric a replication of this scenario reports (from one replication of one day after the
-    warm-up: names depend on the levels, roles, meetings, pools and partners)."""
-    from ..engine.model import single_run
-
-    return list(single_run(scenario, scenario.seed, 0, horizon_days=scenario.warmup_days + 1.0).metrics)
-
-
 MAX_PROBLEMS = 5
 
 
@@ -267,7 +269,8 @@ def evaluate(data: Mapping[str, Any], factors: Sequence[Factor], X: np.ndarray, 
     ``progress`` is called once per distinct design point.
     """
     from .executors import executor_session
-    from .sweep import Base, PointsFailed, evaluate_points
+    from .inputs import Base
+    from .sweep import PointsFailed, evaluate_points
 
     keys = point_keys(data, factors, X)
     unique = list(dict.fromkeys(keys))  # Morris trajectories may visit a point twice
@@ -442,7 +445,7 @@ def plot(result: SensitivityResult, path: str | Path | None = None):
     if path is not None:
         import io
 
-        from ..io import atomic_write_bytes
+        from ..results import atomic_write_bytes
 
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
@@ -450,21 +453,3 @@ def plot(result: SensitivityResult, path: str | Path | None = None):
         atomic_write_bytes(path, buf.getvalue())
         return None
     return fig
-
-
-def write_sensitivity(out: str | Path, result: SensitivityResult, loaded: Any, *, elapsed: float | None = None,
-                      command: str | None = None) -> Path:
-    """Write sensitivity.json, sensitivity.csv, points.csv, sensitivity.png and manifest.json (each atomically)."""
-    from ..io import atomic_write_json, atomic_write_text
-    from ..results import manifest
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sensitivity.json", result.to_json())
-    atomic_write_text(out / "sensitivity.csv", result.table.to_csv(index=False))
-    atomic_write_text(out / "points.csv", result.points().to_csv(index=False))
-    plot(result, out / "sensitivity.png")
-    atomic_write_json(out / "manifest.json", manifest(loaded, result.seed, result.reps, result.horizon_days, kind="sensitivity",
-                                                      method=result.method, samples=result.samples,
-                                                      elapsed_seconds=elapsed, command=command))
-    return out

@@ -29,7 +29,8 @@ from ..scenario import ScenarioError
 from ..scenario.loader import Problem, parse_value
 from ..scenario.schema import Scenario
 from .executors import DEFAULT_RETRIES, Executor, executor_session
-from .sweep import Base, PointsFailed, evaluate_points, grid_points, point_summary, resolve_base
+from .inputs import Base, resolve_base
+from .sweep import PointsFailed, evaluate_points, grid_points, point_summary
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
 BIG = 1e9  # shortfall of a point whose metric could not be estimated
@@ -282,10 +283,8 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
                  for k in keys)
     table.attrs["cost_unit"] = "yuan a year" if priced else "head count (no --cost or cost_per_year for some keys)"
     if out:
-        from ..io import atomic_write_json
-        from .sweep import write_table
+        from ..results import write_staff
 
-        write_table(Path(out), table, "frontier")
-        atomic_write_json(Path(out) / "chosen.json", {"targets": [str(t) for t in tgs], "chosen": chosen,
-                                                     "reps": reps, "seed": seed, "search": search})
+        write_staff(out, table, chosen, base, targets=[str(t) for t in tgs], reps=reps, seed=seed,
+                    horizon_days=horizon_days, search=search)
     return table, chosen

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import stats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CONFIDENCE = 0.95
 
@@ -21,12 +23,18 @@ def t_interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE)
     mean = float(x.mean())
     if n == 1:
         return (mean, math.nan, math.nan, 1)
+    from scipy import (
+        stats,  # imported when first needed: it costs most of a short command's start-up
+    )
+
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return (mean, mean - half, mean + half, n)
 
 
 def summarise(per_rep: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
     """One row per metric: mean, ci_low, ci_high, n over the replications (rows) of per_rep."""
+    import pandas as pd
+
     rows = []
     for metric in per_rep.columns:
         if metric == "rep":

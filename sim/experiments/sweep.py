@@ -17,17 +17,17 @@ import hashlib
 import itertools
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from ..io import atomic_write_bytes, atomic_write_json
-from ..scenario import ScenarioError, apply_overrides, load_scenario_full, validate_data
-from ..scenario.loader import Problem, parse_value, scenario_hash
+from ..results import atomic_write_bytes, write_failures, write_sweep
+from ..scenario import ScenarioError, apply_overrides, validate_data
+from ..scenario.loader import Problem, parse_value
 from ..scenario.schema import Scenario
 from .executors import DEFAULT_RETRIES, Executor, executor_session
+from .inputs import Base, resolve_base
 from .replicate import Task
 from .stats import summarise
 
@@ -35,45 +35,13 @@ POINTS_DIR = "points"
 TABLE_COLUMNS = ["metric", "mean", "ci_low", "ci_high", "n"]
 
 
-# --------------------------------------------------------------------------- the base scenario
-@dataclass(frozen=True)
-class Base:
-    """The resolved scenario a sweep or search starts from."""
-
-    data: dict[str, Any]
-    file: str
-    scenario: Scenario
-
-    @property
-    def hash(self) -> str:
-        return scenario_hash(self.data)
-
-
-def resolve_base(scenario_or_path: Scenario | str | Path | Any, overrides: Mapping[str, Any] | Sequence[str] | None = None) -> Base:
-    """A Base from a scenario file path, a LoadedScenario or a Scenario object."""
-    if isinstance(scenario_or_path, (str, Path)):
-        ld = load_scenario_full(scenario_or_path, overrides or None)
-        return Base(ld.data, ld.path, ld.scenario)
-    if hasattr(scenario_or_path, "data") and hasattr(scenario_or_path, "scenario"):  # LoadedScenario
-        data = scenario_or_path.data
-        file = scenario_or_path.path
-    elif isinstance(scenario_or_path, Scenario):
-        data = scenario_or_path.model_dump(mode="json", exclude_none=True)
-        file = "<scenario>"
-    else:
-        raise TypeError(f"expected a scenario path or Scenario, got {type(scenario_or_path).__name__}")
-    if overrides:
-        data = apply_overrides(data, overrides)
-    return Base(data, file, validate_data(data, file))
-
-
+# --------------------------------------------------------------------------- points
 def point_scenario(base: Base, point: Mapping[str, Any]) -> Scenario:
     """The base scenario with a point's overrides applied and validated."""
     data = apply_overrides(base.data, dict(point), file=f"{base.file} (sweep point)")
     return validate_data(data, base.file)
 
 
-# --------------------------------------------------------------------------- grids and points
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     """``["a.b=1,2,3", ...]`` to ``{"a.b": [1, 2, 3]}``; values are YAML scalars."""
     grid: dict[str, list[Any]] = {}
@@ -206,20 +174,6 @@ def tidy_table(keys: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def write_table(out: Path, table: pd.DataFrame, stem: str) -> None:
-    """CSV and Parquet, each written atomically."""
-    atomic_write_bytes(out / f"{stem}.csv", table.to_csv(index=False).encode("utf-8"))
-    try:
-        blob = table.to_parquet(index=False)
-    except Exception:  # mixed-type key columns: store them as text in Parquet
-        fixed = table.copy()
-        for c in fixed.columns:
-            if fixed[c].dtype == object:
-                fixed[c] = fixed[c].astype(str)
-        blob = fixed.to_parquet(index=False)
-    atomic_write_bytes(out / f"{stem}.parquet", blob)
-
-
 # --------------------------------------------------------------------------- the public function
 def sweep(scenario_or_path: Scenario | str | Path, grid: Mapping[str, Sequence[Any]], reps: int | None = None,
           seed: int | None = None, out: str | Path | None = None, workers: int = 1, *,
@@ -243,17 +197,10 @@ def sweep(scenario_or_path: Scenario | str | Path, grid: Mapping[str, Sequence[A
         docs, failures = evaluate_points(base, points, reps, seed, horizon_days, ex, cache_dir=outdir, progress=progress)
     if failures:
         if outdir is not None:
-            atomic_write_json(outdir / "failures.json", [{"point": p, "reason": why} for _, (p, why) in sorted(failures.items())])
+            write_failures(outdir, [{"point": p, "reason": why} for _, (p, why) in sorted(failures.items())])
         raise PointsFailed(failures)
     table = tidy_table(list(grid), [d for d in docs if d is not None])
     if outdir is not None:
-        from ..provenance import package_versions
-
-        (outdir / "failures.json").unlink(missing_ok=True)
-        write_table(outdir, table, "sweep")
-        atomic_write_json(outdir / "manifest.json", {
-            "kind": "sweep", "scenario_file": base.file, "scenario_hash": base.hash, "scenario": base.data,
-            "grid": {k: list(v) for k, v in grid.items()}, "replications": reps, "seed": seed, "horizon_days": horizon_days,
-            "points": [{"overrides": d["overrides"], "hash": d["hash"]} for d in docs if d is not None],
-            "versions": package_versions(), "elapsed_seconds": time.perf_counter() - t0})
+        write_sweep(outdir, table, base, grid, [d for d in docs if d is not None], reps=reps, seed=seed,
+                    horizon_days=horizon_days, elapsed=time.perf_counter() - t0)
     return table

@@ -1,4 +1,4 @@
-"""Writing results without ever leaving a half-written file or folder."""
+"""Atomic writes: a file or folder is either complete or absent, never half-written."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _json_default(o: Any) -> Any:
 
 
 class OutputExists(Exception):
-    """The results folder exists and --force was not given."""
+    """The output path exists (and is not resumable) and force was not given."""
 
 
 @contextmanager

@@ -11,26 +11,28 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from ..format import fmt
+from . import args as a
+from .scenarios import load
+from .tables import console, progress
 
-def register(subparsers: Any) -> None:
-    """Add the ``analytic`` sub-command."""
-    p = subparsers.add_parser("analytic", help="steady-state queueing theory of a Jackson scenario beside a simulation")
+
+def add(sub: Any) -> None:
+    p = sub.add_parser("analytic", help="steady-state queueing theory of a Jackson scenario beside a simulation")
     p.add_argument("scenario")
-    p.add_argument("--reps", type=int, default=None, help="replications (default: the scenario's)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    p.add_argument("--horizon-days", type=float, default=None, help="simulated days (default: the scenario's)")
-    p.add_argument("--set", action="append", default=[], metavar="key.path=value", help="override a scenario key")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    a.add_reps(p)
+    a.add_seed(p)
+    a.add_horizon(p)
+    a.add_overrides(p)
+    a.add_workers(p)
     p.add_argument("--no-sim", action="store_true", help="print the theory only")
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_analytic)
+    a.add_output(p)
+    p.set_defaults(func=command)
 
 
-def cmd_analytic(args: argparse.Namespace) -> int:
+def command(args: argparse.Namespace) -> int:
     """Print the theory per level and for the system, then theory vs simulation per metric."""
     from ..analytic import analyse, compare_with_simulation
-    from ..cli import _console, _progress, fmt, load
 
     sc = load(args.scenario, args.set).scenario
     theory = analyse(sc, args.scenario)  # NotJacksonError is a ScenarioError: exit 2 with the reasons
@@ -41,10 +43,11 @@ def cmd_analytic(args: argparse.Namespace) -> int:
         from ..experiments.replicate import run
 
         reps = args.reps or sc.replications
-        bar, advance = _progress(reps, f"{sc.name}: replications", enabled=not (args.quiet or args.json))
+        bar, advance = progress(reps, f"{sc.name}: replications", enabled=not (args.quiet or args.json))
         t0 = time.perf_counter()
         with bar:
-            result = run(sc, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers, progress=advance)
+            result = run(sc, reps, args.seed, horizon_days=args.horizon_days, workers=args.workers, progress=advance,
+                         **a.executor(args))
         elapsed = time.perf_counter() - t0
         rows = compare_with_simulation(theory, result.summary)
     if args.json:
@@ -64,7 +67,7 @@ def cmd_analytic(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    con = _console()
+    con = console()
     con.print(f"[bold]{sc.name}[/bold]: a Jackson network; arrivals {theory.arrival_rate:.4g} an hour")
     t = Table(title="Steady state by level (M/M/c stations; per-unit figures weighted by arrivals)", title_justify="left")
     for col in ("level", "stations", "handlers each", "arrivals/h", "utilisation", "P(wait)", "wait h", "time at level h",

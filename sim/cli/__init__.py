@@ -1,0 +1,98 @@
+"""The `sim` command: parses arguments, calls the public API and prints.
+
+Each command is a module of this package with ``add(subparsers)`` (its parser, with
+``func=command``) and ``command(args) -> int``; :data:`COMMANDS` lists them in help order.
+Arguments shared by several commands are declared once in :mod:`sim.cli.args`. Bad input
+exits with status 2 and a message (file, key path, what was expected), never a traceback.
+Heavy libraries are imported inside the commands, so ``sim --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import (
+    analytic,
+    compare,
+    describe,
+    metrics,
+    plot,
+    report,
+    reps,
+    run,
+    sensitivity,
+    staff,
+    sweep,
+    validate,
+    warmup,
+)
+from .args import EXIT_BAD_INPUT, UsageError
+
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sim", description="Simulate dispute handling and escalation in a "
+                                                             "governance hierarchy.")
+    parser.add_argument("--version", action="version", version="dispute-sim 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for cmd in COMMANDS:
+        cmd.add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    out = getattr(args, "out", None)
+    out_existed = bool(out) and os.path.exists(out)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        if not out:
+            print("sim: interrupted", file=sys.stderr)
+        elif getattr(args, "out_written", False):
+            print(f"sim: interrupted after {out} was written completely", file=sys.stderr)
+        else:
+            kept = "the existing folder was left as it was" if out_existed else "nothing was written there"
+            print(f"sim: interrupted; results are written only when complete, so {out} was not written ({kept})",
+                  file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        return _failure(exc, out)
+
+
+def _failure(exc: Exception, out: str | None) -> int:
+    """The exit status and message for an error a user can fix; anything else is a bug and propagates."""
+    from ..results import NotResults, OutputExists
+
+    if _is_scenario_error(exc):
+        for p in exc.problems:  # type: ignore[attr-defined]
+            print(p, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (UsageError, OutputExists, NotResults, ValueError)):  # ValueError: the API refusing an argument
+        print(f"sim: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if isinstance(exc, OSError):  # a results folder that cannot be written (permissions, full disk, ...)
+        what = f"cannot write {out}: " if out else ""
+        print(f"sim: {what}{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return 1
+    raise exc
+
+
+def _is_scenario_error(exc: BaseException) -> bool:
+    """A ScenarioError can only come from sim.scenario, so the (slow to import) module is consulted
+    only when it is already loaded: ``sim metrics`` and ``sim --help`` never load it."""
+    scenario = sys.modules.get("sim.scenario")
+    return scenario is not None and isinstance(exc, scenario.ScenarioError)
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]
