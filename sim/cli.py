@@ -37,11 +37,11 @@ def _progress(total: int, label: str, enabled: bool = True):
     return bar, (lambda n=1: bar.advance(task, n))
 
 
-def load(path: str, overrides: list[str] | None = None):
+def load(path: str, overrides: list[str] | None = None, allow_large: bool = False):
     """Load a scenario for a command (errors propagate as ScenarioError)."""
     from .scenario import load_scenario_full
 
-    return load_scenario_full(path, overrides or [])
+    return load_scenario_full(path, overrides or [], allow_large=allow_large)
 
 
 def fmt(x: Any, digits: int = 3) -> str:
@@ -77,7 +77,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
-            loaded = load(path, args.set)
+            loaded = load(path, args.set, args.allow_large)
             build_hierarchy(loaded.scenario, path)
             print(f"{path}: ok ({loaded.scenario.name})")
             warn_unstable(loaded.scenario, path)
@@ -95,7 +95,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     from .hierarchy import build_hierarchy
     from .provenance import parameter_table
 
-    loaded = load(args.file, args.set)
+    loaded = load(args.file, args.set, args.allow_large)
     sc = loaded.scenario
     h = build_hierarchy(sc, args.file)
     con = _console()
@@ -145,10 +145,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .experiments.replicate import run
     from .hierarchy import build_hierarchy
 
-    loaded = load(args.scenario, args.set)
+    loaded = load(args.scenario, args.set, args.allow_large)
     sc = loaded.scenario
     build_hierarchy(sc, args.scenario)
-    check_horizon(sc, args.horizon_days, args.scenario)
+    check_horizon(sc, args.horizon_days, args.scenario, args.reps, args.allow_large)
     reps = args.reps or sc.replications
     if args.out:
         _check_out(args.out, args.force)
@@ -194,9 +194,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     loaded, problems = [], []
     for p in args.scenarios:  # every problem of every file at once
         try:
-            ld = load(p, args.set)
+            ld = load(p, args.set, args.allow_large)
             build_hierarchy(ld.scenario, p)
-            check_horizon(ld.scenario, args.horizon_days, p)
+            check_horizon(ld.scenario, args.horizon_days, p, args.reps, args.allow_large)
             loaded.append(ld)
         except ScenarioError as exc:
             problems += exc.problems
@@ -318,13 +318,19 @@ def _parse(text: str, kind: type, words: str):
         raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
 
 
-def check_horizon(scenario, horizon_days: float | None, file: str) -> None:
-    """--horizon-days must leave time after the scenario's warm-up."""
+def check_horizon(scenario, horizon_days: float | None, file: str, reps: int | None = None, allow_large: bool = False) -> None:
+    """--horizon-days must leave time after the scenario's warm-up; --reps and --horizon-days
+    must keep the run to a size that can finish (sim.scenario.limits) unless --allow-large."""
     from .scenario import Problem, ScenarioError
+    from .scenario.limits import run_size_problems
 
     if horizon_days is not None and horizon_days <= scenario.warmup_days:
         raise ScenarioError([Problem(file, "--horizon-days", f"{horizon_days:g} days is not longer than the scenario's "
                                                              f"warmup_days ({scenario.warmup_days:g})")])
+    if reps or horizon_days:
+        too_large = run_size_problems(scenario, reps, horizon_days, allow_large)
+        if too_large:
+            raise ScenarioError([Problem(file, key, message) for key, message in too_large])
 
 
 def _case_spool(out: str | None) -> str | None:
@@ -350,6 +356,21 @@ class _UsageError(Exception):
     pass
 
 
+def _run_size_options(args: argparse.Namespace) -> str | None:
+    """--reps and --horizon-days past the run-size limits, whatever the scenario (every command)."""
+    from .scenario.limits import MAX_HORIZON_DAYS, MAX_REPLICATIONS
+
+    if getattr(args, "allow_large", False):
+        return None
+    reps, horizon = getattr(args, "reps", None), getattr(args, "horizon_days", None)
+    if isinstance(reps, int) and reps > MAX_REPLICATIONS:
+        return f"--reps: {reps:,} replications is more than {MAX_REPLICATIONS:,}; pass --allow-large if you really mean it"
+    if isinstance(horizon, float) and horizon > MAX_HORIZON_DAYS:
+        return (f"--horizon-days: {horizon:g} days is more than {MAX_HORIZON_DAYS:,.0f} days (a hundred years); "
+                f"pass --allow-large if you really mean it")
+    return None
+
+
 # --------------------------------------------------------------------------- parser
 def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=_positive_int, default=None, help="replications (default: the scenario's)")
@@ -368,6 +389,12 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-open-cases", type=_positive_int, default=None, metavar="N",
                    help="stop a replication as unstable when N cases are open (default: the scenario's max_open_cases)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_large_arg(p)
+
+
+def _allow_large_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-large", action="store_true",
+                   help="lift the run-size limits (horizon, replications, expected cases) for a run that truly needs it")
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -391,11 +418,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("files", nargs="+")
     p.add_argument("--set", action="append", default=[], metavar="key.path=value")
+    _allow_large_arg(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("describe", help="show a scenario's hierarchy, staff and the source of every parameter")
     p.add_argument("file")
     p.add_argument("--set", action="append", default=[], metavar="key.path=value")
+    _allow_large_arg(p)
     p.set_defaults(func=cmd_describe)
 
     for register in EXTRA_COMMANDS:
@@ -430,7 +459,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from .experiments.executors import set_default
 
-    set_default(getattr(args, "executor", None), getattr(args, "scheduler", None))  # --executor/--scheduler
+    try:
+        set_default(getattr(args, "executor", None), getattr(args, "scheduler", None))  # --executor/--scheduler
+    except ValueError as exc:
+        print(f"sim: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if (too_large := _run_size_options(args)) is not None:
+        print(f"sim: {too_large}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if getattr(args, "max_open_cases", None) is not None:
         args.set = [*args.set, f"max_open_cases={args.max_open_cases}"]
     from .io import OutputExists

@@ -20,6 +20,7 @@ reported as a :class:`Failure` with the exception.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -70,12 +71,65 @@ def resolve_workers(workers: int | None) -> int:
 _DEFAULT: dict[str, Any] = {"kind": "local", "scheduler": None}
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx")
+_HOST = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})")
+
+
+class SchedulerAddressError(ValueError):
+    """A Dask scheduler address that cannot be right; said before any connection is tried."""
+
+
+def check_scheduler_address(address: str) -> str:
+    """The address unchanged if it is ``[scheme://]host:port`` with a scheme Dask knows
+    (tcp, tls, inproc, ucx) and a port 1-65535; else SchedulerAddressError saying why.
+    Checked up front: Dask raises tracebacks on malformed addresses and waits 30 s on bad ports."""
+    def bad(why: str) -> SchedulerAddressError:
+        shown = address if len(address) <= 80 else address[:75] + "..."
+        return SchedulerAddressError(f"--scheduler {shown!r}: {why}; expected an address like tcp://host:8786")
+
+    if not isinstance(address, str) or not address.strip():
+        raise SchedulerAddressError("--scheduler: expected an address like tcp://host:8786 (got nothing)")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in SCHEDULER_SCHEMES:
+        raise bad(f"unknown scheme '{scheme}' (expected one of {', '.join(SCHEDULER_SCHEMES)})")
+    if scheme == "inproc":
+        if not rest or not rest.isprintable():
+            raise bad("an inproc address needs a name")
+        return address
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port that is not a number
+        raise bad(str(exc).replace("0-65535", "1-65535")) from None
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise bad("only host and port may be given")
+    if not host:
+        raise bad("no host")
+    if ":" not in host and _HOST.fullmatch(host) is None:
+        raise bad(f"'{host}' is not a host name or IP address")
+    if port is None:
+        raise bad("no port")
+    if not 1 <= port <= 65535:
+        raise bad(f"port {port} is outside 1-65535")
+    return address
+
+
 def set_default(kind: str | None = None, scheduler: str | None = None) -> None:
-    """The executor used when a caller does not name one (the CLI sets it from --executor/--scheduler)."""
-    if scheduler and not kind:
-        kind = "dask"
+    """The executor used when a caller does not name one (the CLI sets it from --executor/--scheduler).
+    Raises ValueError for an unknown kind, a malformed scheduler address, or 'local' with a scheduler."""
     if kind and kind not in EXECUTORS:
         raise ValueError(f"unknown executor {kind!r}; expected one of {', '.join(EXECUTORS)}")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+        if kind == "local":
+            raise ValueError("--executor local runs on this machine and cannot use --scheduler; "
+                             "use --executor dask (or leave --executor out)")
+    if scheduler and not kind:
+        kind = "dask"
     _DEFAULT["kind"] = kind or "local"
     _DEFAULT["scheduler"] = scheduler
 
@@ -197,7 +251,7 @@ class DaskExecutor(Executor):
                                          dashboard_address=None)
             self.client = Client(self._cluster)
         elif isinstance(scheduler, str):
-            self.client = Client(scheduler)
+            self.client = Client(check_scheduler_address(scheduler))
         else:  # an existing Client or cluster object
             self.client = scheduler if hasattr(scheduler, "map") else Client(scheduler)
         self._own_client = not (scheduler is not None and not isinstance(scheduler, str) and hasattr(scheduler, "map"))
@@ -242,7 +296,9 @@ def make_executor(kind: str | None = None, workers: int = 1, scheduler: str | An
     """The executor for ``kind`` ('local' or 'dask'; None: the process-wide default)."""
     if kind is None and scheduler is None:
         kind, scheduler = default_kind()
-    if scheduler is not None and kind in (None, "local"):
+    if scheduler is not None and kind == "local":
+        raise ValueError("the local executor cannot use a Dask scheduler; use kind 'dask'")
+    if scheduler is not None and kind is None:
         kind = "dask"
     if kind == "dask":
         return DaskExecutor(scheduler, workers=workers, retries=retries)

@@ -42,7 +42,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0), WrapValidator(_probability
 
 def _not_tiny(value: float) -> float:
     if value < limits.MIN_DURATION_MEAN:
-        raise ValueError(f"expected a mean of at least {limits.MIN_DURATION_MEAN:g} (got {value:g}); "
+        raise ValueError(f"expected a number of at least {limits.MIN_DURATION_MEAN:g} (got {value:g}); "
                          "a smaller one is below the clock's resolution")
     return value
 
@@ -50,7 +50,7 @@ def _not_tiny(value: float) -> float:
 # Bounds where the engine's arithmetic stays finite (beyond them a run overflows or yields NaN).
 Duration = Annotated[float, Field(ge=0, le=limits.MAX_DURATION)]  # in the scenario's time unit
 PositiveDuration = Annotated[float, Field(gt=0, le=limits.MAX_DURATION)]
-MeanDuration = Annotated[float, Field(gt=0, le=limits.MAX_DURATION), AfterValidator(_not_tiny)]
+MeanDuration = Annotated[float, Field(gt=0, le=limits.MAX_DURATION), AfterValidator(_not_tiny)]  # means and sds
 Days = Annotated[float, Field(gt=0, le=limits.MAX_DAYS)]
 NonNegativeDays = Annotated[float, Field(ge=0, le=limits.MAX_DAYS)]
 Staff = Annotated[int, Field(ge=0, le=limits.MAX_STAFF)]
@@ -117,7 +117,7 @@ class Exponential(_Dist):
 class LogNormal(_Dist):
     dist: Literal["lognormal"]
     mean: MeanDuration
-    sd: PositiveDuration
+    sd: MeanDuration
 
     @model_validator(mode="after")
     def _spread(self) -> "LogNormal":
@@ -142,7 +142,7 @@ class LogNormal(_Dist):
 class Gamma(_Dist):
     dist: Literal["gamma"]
     mean: MeanDuration
-    sd: PositiveDuration
+    sd: MeanDuration
 
     @model_validator(mode="after")
     def _spread(self) -> "Gamma":

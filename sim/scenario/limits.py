@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_FILE_BYTES = 5_000_000  # the largest shipped scenario is under 10 KB
 MAX_DEPTH = 100  # nesting of mappings and lists; a scenario needs about 8
 MAX_ALIASES = 1_000  # uses of *alias in one file
-MAX_NODES = 2_000_000  # values in a file once aliases are expanded (stops "billion laughs")
+MAX_NODES = 500_000  # values in a file once aliases are expanded (stops "billion laughs")
 MAX_NUMBER_CHARS = 100  # digits of a number written in a file (Python refuses ints of 4,300)
 MAX_EXTENDS = 32  # files in one extends: chain
 
@@ -27,7 +27,7 @@ MAX_EXTENDS = 32  # files in one extends: chain
 MAX_HOUSEHOLDS = 1_000_000_000
 MAX_STAFF = 100_000  # staff per unit, per shift, per pool member role
 MAX_DURATION = 1e9  # means, sds and values of durations, in the scenario's time unit
-MIN_DURATION_MEAN = 1e-9  # a mean below it underflows the engine's clock
+MIN_DURATION_MEAN = 1e-9  # a mean or sd below it underflows the engine's clock (or overflows sd/mean)
 MAX_CV = 100.0  # sd / mean of gamma and lognormal (beyond it the quantiles are not finite)
 MAX_DAYS = 1e7  # deadlines, targets, follow-ups and other day counts
 MAX_RATE = 1e6  # cases per household and year
