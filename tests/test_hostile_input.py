@@ -398,3 +398,26 @@ def test_undecodable_command_line_text(tally, capsys, tmp_path):
     f = scenario_file(tmp_path, VALID)
     err = cli(tally, capsys, "validate", str(f), "--set", "title=caf\udce9", expect=2)[1]
     assert err == "--set: title: value not accepted: character '\\udce9' at position 3 is not valid text\n"
+
+
+# --------------------------------------------------------------------------- mechanisms at extreme values
+DESK = {"handling": {"default": {"dist": "fixed", "value": 1}}, "settle": 0.5}
+MECHANISMS = [
+    {"meetings": {"m": {"level": "community", "capacity": 10**30, "settle": 0.5}}},
+    {"meetings": {"m": {"level": "community", "capacity": 5, "settle": 0.5, "duration_hours": 1e300}}},
+    {"pools": {"p": {"level": "building", "staff": {"head": 10**30}, **DESK}}},
+    {"partners": {"p": {"level": "building", "staff": 10**30, **DESK}}},
+    {"partners": {"p": {"level": "building", "staff": 1, "cost_per_year": 1e300, **DESK}}},
+    {"partners": {"p": {"level": "building", "staff": 1, "handling": {"default": {"dist": "gamma", "mean": 1, "sd": 5e-324}},
+                        "settle": 0.5}}},
+    {"closed_loop": {"respond_days": {"community": 1e-300}}},
+    {"closed_loop": {"report_back_days": 1e300}},
+    {"channels": {"../qr": {"share": 0.5, "enters_at": "community"}}},
+    {"meetings": {"a/b": {"level": "community", "capacity": 5, "settle": 0.5}}},
+]
+
+
+@pytest.mark.parametrize("extra", MECHANISMS)
+def test_mechanisms_at_extreme_values_are_refused_or_run(tally, capsys, tmp_path, extra):
+    f = scenario_file(tmp_path, {**VALID, **extra})
+    _runs_if_valid(tally, capsys, f)

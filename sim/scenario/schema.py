@@ -15,7 +15,6 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     NonNegativeFloat,
-    NonNegativeInt,
     field_validator,
     model_validator,
 )
@@ -215,10 +214,10 @@ class Pool(Desk):
 class Partner(Desk):
     """An outside partner (enterprise, lawyers, a judge's studio) with its own capacity and hours."""
 
-    staff: PositiveInt
+    staff: Annotated[int, Field(gt=0, le=limits.MAX_STAFF)]  # becomes a Role: same bounds
     roster: RosterSpec = "always"
     availability: Probability = 1.0
-    cost_per_year: NonNegativeFloat | None = None
+    cost_per_year: Money | None = None
 
     def as_role(self) -> Role:
         return Role(staff_per_unit=self.staff, roster=self.roster, availability=self.availability,
