@@ -86,14 +86,12 @@ def scan(text: str, loader: type = FAST_LOADER) -> None:
     open_anchors: list[str | None] = []
     sizes: dict[str, int] = {}  # anchor -> values it expands to
     counts: list[int] = []  # values inside each open collection
-    total = aliases = 0
+    total = aliases = through_aliases = 0
     for event in yaml.parse(text, Loader=loader):
-        mark = getattr(event, "start_mark", None)
-        where = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         size = 0
         if isinstance(event, _COLLECTION_START):
             if len(counts) >= limits.MAX_DEPTH:
-                raise YamlLimitError(f"nested more than {limits.MAX_DEPTH} levels deep", *where)
+                raise YamlLimitError(f"nested more than {limits.MAX_DEPTH} levels deep", *_where(event))
             open_anchors.append(event.anchor)
             counts.append(1)
             total += 1
@@ -103,7 +101,7 @@ def scan(text: str, loader: type = FAST_LOADER) -> None:
             if anchor is not None:
                 sizes[anchor] = size
         elif isinstance(event, yaml.ScalarEvent):
-            _check_scalar(event, where)
+            _check_scalar(event)
             size = 1
             total += 1
             if event.anchor is not None:
@@ -111,21 +109,29 @@ def scan(text: str, loader: type = FAST_LOADER) -> None:
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if event.anchor in open_anchors:
-                raise YamlLimitError(f"alias *{event.anchor} refers to a value that contains it (a recursive alias)", *where)
+                raise YamlLimitError(f"alias *{event.anchor} refers to a value that contains it (a recursive alias)", *_where(event))
             if aliases > limits.MAX_ALIASES:
-                raise YamlLimitError(f"more than {limits.MAX_ALIASES:,} aliases (*name)", *where)
+                raise YamlLimitError(f"more than {limits.MAX_ALIASES:,} aliases (*name)", *_where(event))
             size = sizes.get(event.anchor, 1)  # an unknown anchor is reported by the composer
             total += size
+            through_aliases += size
+            if through_aliases > limits.MAX_ALIAS_VALUES:
+                raise YamlLimitError(f"aliases expand to more than {limits.MAX_ALIAS_VALUES:,} values", *_where(event))
         if total > limits.MAX_NODES:
-            raise YamlLimitError(f"more than {limits.MAX_NODES:,} values once aliases are expanded", *where)
+            raise YamlLimitError(f"more than {limits.MAX_NODES:,} values (aliases expanded)", *_where(event))
         if size and counts and not isinstance(event, _COLLECTION_START):
             counts[-1] += size
 
 
-def _check_scalar(event: yaml.ScalarEvent, where: tuple[int | None, int | None]) -> None:
+def _where(event: yaml.Event) -> tuple[int | None, int | None]:
+    mark = getattr(event, "start_mark", None)
+    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+
+
+def _check_scalar(event: yaml.ScalarEvent) -> None:
     value = event.value
     if event.implicit[0] and len(value) > limits.MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
-        raise YamlLimitError(f"a number of {len(value):,} characters; at most {limits.MAX_NUMBER_CHARS}", *where)
+        raise YamlLimitError(f"a number of {len(value):,} characters; at most {limits.MAX_NUMBER_CHARS}", *_where(event))
 
 
 def load(text: str) -> YamlDocument:
