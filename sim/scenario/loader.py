@@ -162,7 +162,7 @@ def _parent_path(path: Path, parent: Any, seen: list[Path]) -> tuple[Path, str |
     except FileNotFoundError:
         return parent_path, f"parent scenario {limits.shorten(parent)} not found (looked for {parent_path})"
     except (OSError, RuntimeError, ValueError) as exc:  # symlink loop, permissions, name too long
-        return parent_path, f"parent scenario {limits.shorten(parent)} cannot be opened: {safe_yaml._reason(exc)}"
+        return parent_path, f"parent scenario {limits.shorten(parent)} cannot be opened: {safe_yaml.os_reason(exc)}"
     if real in seen:
         loop = " -> ".join(p.name for p in (*seen, real))
         return parent_path, f"extends loop: {loop}"

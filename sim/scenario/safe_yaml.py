@@ -50,7 +50,7 @@ def read_text(path: Path) -> str:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, RuntimeError) as exc:  # a NUL in the name, a symlink loop, no permission
-        raise YamlLimitError(f"cannot read the file: {_reason(exc)}") from None
+        raise YamlLimitError(f"cannot read the file: {os_reason(exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise YamlLimitError("is a folder, not a scenario file")
     if not stat.S_ISREG(st.st_mode):
@@ -61,7 +61,7 @@ def read_text(path: Path) -> str:
         with open(path, "rb") as fh:
             raw = fh.read(limits.MAX_FILE_BYTES + 1)  # the file may grow between stat and read
     except OSError as exc:
-        raise YamlLimitError(f"cannot read the file: {_reason(exc)}") from None
+        raise YamlLimitError(f"cannot read the file: {os_reason(exc)}") from None
     if len(raw) > limits.MAX_FILE_BYTES:
         raise YamlLimitError(f"the file has more than {limits.MAX_FILE_BYTES:,} bytes")
     try:
@@ -72,7 +72,8 @@ def read_text(path: Path) -> str:
                              f"save the file as UTF-8", line) from None
 
 
-def _reason(exc: BaseException) -> str:
+def os_reason(exc: BaseException) -> str:
+    """Why a file could not be opened, in words (not the exception class)."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     text = str(exc)
