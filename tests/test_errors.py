@@ -335,3 +335,72 @@ def test_sim_run_exits_2_without_traceback(tmp_path):
         f"{f}:5:1: households: expected a number greater than 0 (got -5)",
         f"{f}:18:5: levels.building.settle: expected a probability between 0 and 1 (got 1.7)",
     ]
+
+
+# --------------------------------------------------------------------------- hostile input (see also test_hostile_input.py)
+def test_an_unknown_key_does_not_hide_the_cross_reference_problems(tmp_path, capsys):
+    f = write(tmp_path, ("    role: mediator", "    role: mediater"),
+              ("seed: 1\n", "seed: 1\ncolour: red\nmeetings:\n  weekly: {level: comunity, capacity: 5, settle: 0.5}\n"
+                            "channels:\n  qr: {share: 0.2, enters_at: gird}\n"))
+    assert errors(capsys, str(f)) == [
+        f"{f}:24:5: levels.community.role: role 'mediater' is not declared under roles (declared: head, mediator)",
+        f"{f}:31:1: colour: unknown key 'colour'; expected one of: name, title, description, time_unit, severities, "
+        "categories, households, arrivals, roles, levels, meetings, pools, partners, channels, closed_loop, target_days, "
+        "horizon_days, warmup_days, replications, seed, max_open_cases, sources",
+        f"{f}:33:12: meetings.weekly.level: 'comunity' is not a level (building, community)",
+        f"{f}:35:20: channels.qr.enters_at: 'gird' is not a level (building, community)",
+    ]
+
+
+def test_a_bad_set_path_does_not_hide_bad_set_values(tmp_path, capsys):
+    f = write(tmp_path)
+    assert errors(capsys, str(f), "--set", "levels.building.setle=1", "--set", "households=-3",
+                  "--set", "levels.community.settle=7") == [
+        "--set: levels.building.setle: no key 'setle' under levels.building; did you mean 'settle'?",
+        f"{f} (--set households=-3): households: expected a number greater than 0 (got -3)",
+        f"{f} (--set levels.community.settle=7): levels.community.settle: expected a probability between 0 and 1 (got 7)",
+    ]
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("name: t", "name: ../escape", "1:1: name: name '../escape' is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+                                   "not starting with '.' or '-'"),
+    ("name: t", 'name: "\\0"', "1:1: name: name '\\x00' is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+                                "not starting with '.' or '-'"),
+    ("  community:\n", "  ../up:\n", "22:3: levels.../up: name '../up' is not allowed: use 1-64 letters, digits, '_', '.' "
+                                     "or '-', not starting with '.' or '-'"),
+])
+def test_names_that_become_paths_are_restricted(tmp_path, capsys, old, new, expected):
+    f = write(tmp_path, (old, new))
+    assert errors(capsys, str(f)) == [f"{f}:{expected}"]
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("{dist: exponential, mean: 1.0}", "{dist: exponential, mean: 1.0e-300}",
+     "17:45: levels.building.handling.default.mean: expected a number of at least 1e-09 (got 1e-300); "
+     "a smaller one is below the clock's resolution"),
+    ("{dist: exponential, mean: 2.0}", "{dist: gamma, mean: 0.01, sd: 2}",
+     "25:16: levels.community.handling.default: sd 2 is more than 100 times the mean 0.01; "
+     "the distribution would not have finite draws"),
+    ("households: 1000", "households: 10000000000", "5:1: households: expected a number of at most 1e+09 (got 10000000000)"),
+    ("horizon_days: 30", "horizon_days: 40000",
+     "27:1: horizon_days: 40000 days is more than 36,500 days (a hundred years); pass --allow-large if you really mean it"),
+])
+def test_values_the_engine_cannot_run_are_refused(tmp_path, capsys, old, new, expected):
+    f = write(tmp_path, (old, new))
+    assert errors(capsys, str(f)) == [f"{f}:{expected}"]
+
+
+def test_extends_odd_targets(tmp_path, capsys):
+    (tmp_path / "folder").mkdir()
+    f = write(tmp_path, ("name: t\n", "name: t\nextends: folder\n"))
+    assert errors(capsys, str(f)) == [f"{f}:2:1: extends: parent scenario 'folder' is a folder, not a scenario file "
+                                      f"({tmp_path / 'folder'})"]
+    f = write(tmp_path, ("name: t\n", 'name: t\nextends: "x\\0y"\n'))
+    assert errors(capsys, str(f)) == [f"{f}:2:1: extends: expected the path of a parent scenario file (got 'x\\x00y')"]
+
+
+def test_huge_numbers_on_the_command_line(tmp_path, capsys):
+    f = write(tmp_path)
+    assert errors(capsys, str(f), "--set", f"households={10**400}") == [
+        "--set: households: value not accepted: a number of 401 characters; at most 100"]

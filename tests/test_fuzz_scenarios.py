@@ -1,7 +1,7 @@
 """Fuzzing: mutated valid scenarios either run or fail with a ScenarioError, nothing else.
 
 Hypothesis deletes keys, renames them, changes the type of values and pushes numbers to
-odd values (zero, negative, huge, fractional) in two valid scenarios that together use
+odd values (zero, negative, huge, tiny, fractional; names that are paths, unwritable text) in two valid scenarios that together use
 most of the schema: ceilings, triage, deadlines, rosters, per_parent, explicit parents,
 named units, a shared queue, weekly factors and targets. Whatever comes out must either
 load and run a short replication (and pass the stability estimate) or be refused with a
@@ -83,7 +83,9 @@ NAMED: dict[str, Any] = {
 }
 
 ODD_VALUES = [None, 0, -1, 0.5, 1.5, 2, 10**12, -0.0, float("inf"), float("nan"), "x", "", True, [], [1, 2], {}, {"a": 1},
-              {"dist": "exponential", "mean": 1}, "micro", "office", "always"]
+              {"dist": "exponential", "mean": 1}, "micro", "office", "always",
+              # values past what the engine can compute: refused at validation, never a crash in a run
+              1e-300, 5e-324, 1e300, 10**30, 2**63, "../x", "\ud800", {"dist": "gamma", "mean": 1e-300, "sd": 2}]
 
 
 def paths(node: Any, prefix: tuple = ()) -> list[tuple]:

@@ -28,6 +28,7 @@ from . import (
     validate,
     warmup,
 )
+from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
 COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        return EXIT_BAD_INPUT
+    refused = a.executor_problem(args) or a.run_size_problem(args)
+    if refused is not None:
+        print(f"sim: {refused}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = getattr(args, "out", None)
     out_existed = bool(out) and os.path.exists(out)

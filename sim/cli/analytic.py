@@ -34,7 +34,7 @@ def command(args: argparse.Namespace) -> int:
     """Print the theory per level and for the system, then theory vs simulation per metric."""
     from ..analytic import analyse, compare_with_simulation
 
-    sc = load(args.scenario, args.set).scenario
+    sc = load(args.scenario, args.set, args.allow_large).scenario
     theory = analyse(sc, args.scenario)  # NotJacksonError is a ScenarioError: exit 2 with the reasons
     rows: list[dict[str, Any]] = []
     result = None

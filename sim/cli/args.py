@@ -43,7 +43,10 @@ def path(text: str) -> str:
 
 
 def add_overrides(p: argparse.ArgumentParser) -> None:
+    """--set, and --allow-large: every command that loads a scenario takes both."""
     p.add_argument("--set", action="append", default=[], metavar="key.path=value", help="override a scenario key")
+    p.add_argument("--allow-large", action="store_true",
+                   help="lift the run-size limits (horizon, replications, expected cases) for a run that truly needs it")
 
 
 def add_reps(p: argparse.ArgumentParser, default: int | None = None, what: str = "replications") -> None:
@@ -102,6 +105,39 @@ def add_experiment(p: argparse.ArgumentParser) -> None:
     add_out(p)
     p.add_argument("--max-open-cases", type=count, default=None, metavar="N",
                    help="stop a replication as unstable when N cases are open (default: the scenario's max_open_cases)")
+
+
+def executor_problem(args: argparse.Namespace) -> str | None:
+    """A --scheduler address that cannot be right, or --executor local with --scheduler (checked before any work:
+    Dask raises tracebacks on malformed addresses and waits 30 s on bad ports)."""
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is None:
+        return None
+    from ..experiments.executors import SchedulerAddressError, check_scheduler_address
+
+    try:
+        check_scheduler_address(scheduler)
+    except SchedulerAddressError as exc:
+        return str(exc)
+    if getattr(args, "executor", None) == "local":
+        return ("--executor local runs on this machine and cannot use --scheduler; "
+                "use --executor dask (or leave --executor out)")
+    return None
+
+
+def run_size_problem(args: argparse.Namespace) -> str | None:
+    """--reps or --horizon-days past the run-size limits, whatever the scenario (checked before any work)."""
+    reps, horizon = getattr(args, "reps", None), getattr(args, "horizon_days", None)
+    if getattr(args, "allow_large", False) or (reps is None and horizon is None):
+        return None
+    from ..scenario.limits import MAX_HORIZON_DAYS, MAX_REPLICATIONS
+
+    if isinstance(reps, int) and reps > MAX_REPLICATIONS:
+        return f"--reps: {reps:,} replications is more than {MAX_REPLICATIONS:,}; pass --allow-large if you really mean it"
+    if isinstance(horizon, float) and horizon > MAX_HORIZON_DAYS:
+        return (f"--horizon-days: {horizon:g} days is more than {MAX_HORIZON_DAYS:,.0f} days (a hundred years); "
+                f"pass --allow-large if you really mean it")
+    return None
 
 
 def overrides(args: argparse.Namespace) -> list[str]:

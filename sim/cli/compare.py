@@ -22,7 +22,7 @@ def add(sub: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..experiments.compare import check_distinct_names, compare, wide
 
-    loaded = load_checked(args.scenarios, a.overrides(args), args.horizon_days)
+    loaded = load_checked(args.scenarios, a.overrides(args), args.horizon_days, args.reps, args.allow_large)
     try:
         check_distinct_names([ld.scenario.name for ld in loaded])
     except ValueError as exc:

@@ -25,7 +25,7 @@ def command(args: argparse.Namespace) -> int:
     from ..hierarchy import build_hierarchy
     from ..provenance import parameter_table
 
-    loaded = load(args.file, args.set)
+    loaded = load(args.file, args.set, args.allow_large)
     sc = loaded.scenario
     h = build_hierarchy(sc, args.file)
     con = console()

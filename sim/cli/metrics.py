@@ -51,7 +51,7 @@ def command(args: argparse.Namespace) -> int:
         from ..experiments.replicate import metric_names
         from .scenarios import load
 
-        loaded = load(args.scenario, args.set)
+        loaded = load(args.scenario, args.set, args.allow_large)
         names = metric_names(loaded.scenario)
         title = f"{loaded.scenario.name}: {len(names)} metrics (* headline: shown in tables by default)"
     found = [r for r in rows(names) if r["headline"] or not args.headline]

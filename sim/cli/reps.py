@@ -33,7 +33,7 @@ def command(args: argparse.Namespace) -> int:
     """Run replications until the precision is reached and held (Hoad, Robinson & Davies, via sim-tools)."""
     from ..experiments.output_analysis import scenario_replications_needed
 
-    sc = load(args.scenario, args.set).scenario
+    sc = load(args.scenario, args.set, args.allow_large).scenario
     try:
         res = scenario_replications_needed(sc, args.metric, args.precision, args.seed, horizon_days=args.horizon_days,
                                            initial=args.initial, look_ahead=args.look_ahead, budget=args.max_reps,

@@ -23,7 +23,7 @@ def add(sub: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..experiments.replicate import run
 
-    (loaded,) = load_checked([args.scenario], a.overrides(args), args.horizon_days)
+    (loaded,) = load_checked([args.scenario], a.overrides(args), args.horizon_days, args.reps, args.allow_large)
     sc = loaded.scenario
     reps = args.reps or sc.replications
     bar, advance = progress(reps, f"{sc.name}: replications", enabled=not args.quiet)

@@ -6,25 +6,24 @@ import sys
 from typing import Any, Sequence
 
 
-def load(path: str, overrides: Sequence[str] = ()) -> Any:
+def load(path: str, overrides: Sequence[str] = (), allow_large: bool = False) -> Any:
     """A LoadedScenario (errors propagate as ScenarioError: exit 2 with every problem)."""
     from ..scenario import load_scenario_full
 
-    return load_scenario_full(path, list(overrides))
+    return load_scenario_full(path, list(overrides), allow_large=allow_large)
 
 
-def load_checked(paths: Sequence[str], overrides: Sequence[str], horizon_days: float | None) -> list[Any]:
+def load_checked(paths: Sequence[str], overrides: Sequence[str], horizon_days: float | None, reps: int | None = None,
+                 allow_large: bool = False) -> list[Any]:
     """Load every file, build its hierarchy and check the horizon, reporting every problem of every file at once."""
     from ..experiments.inputs import check_horizon
-    from ..hierarchy import build_hierarchy
     from ..scenario import ScenarioError
 
     loaded, problems = [], []
     for p in paths:
         try:
-            ld = load(p, overrides)
-            build_hierarchy(ld.scenario, p)
-            check_horizon(ld.scenario, horizon_days, p)
+            ld = load(p, overrides, allow_large)
+            check_horizon(ld.scenario, horizon_days, p, reps, allow_large)
             loaded.append(ld)
         except ScenarioError as exc:
             problems += exc.problems

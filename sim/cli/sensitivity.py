@@ -57,7 +57,7 @@ def command(args: argparse.Namespace) -> int:
     from ..experiments.sweep import PointsFailed
     from ..results import prepare_out, write_sensitivity
 
-    loaded = load(args.scenario, args.set)
+    loaded = load(args.scenario, args.set, args.allow_large)
     factors, skipped = choose_factors(loaded.data, args.param, args.assumptions, args.spread)
     if not factors:
         raise a.UsageError("nothing to vary: give --param key.path=low..high or --assumptions")

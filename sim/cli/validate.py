@@ -23,7 +23,7 @@ def command(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
-            loaded, warnings = validate(path, args.set)
+            loaded, warnings = validate(path, args.set, args.allow_large)
             print(f"{path}: ok ({loaded.scenario.name})")
             for line in warnings:
                 print(f"{path}: warning: {line}", file=sys.stderr)

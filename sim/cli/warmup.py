@@ -30,7 +30,7 @@ def command(args: argparse.Namespace) -> int:
     """Print the suggested warm-up and the scenario's current one."""
     from ..experiments.output_analysis import suggest_warmup, warmup_figure
 
-    sc = load(args.scenario, args.set).scenario
+    sc = load(args.scenario, args.set, args.allow_large).scenario
     bar, advance = progress(args.reps, f"{sc.name}: replications", enabled=not args.quiet and not args.json)
     with bar:
         res = suggest_warmup(sc, args.reps, args.seed, horizon_days=args.horizon_days, window=args.window,

@@ -20,6 +20,7 @@ reported as a :class:`Failure` with the exception.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -64,6 +65,54 @@ def resolve_workers(workers: int | None) -> int:
     if not workers:
         return max(1, os.cpu_count() or 1)
     return max(1, int(workers))
+
+
+# --------------------------------------------------------------------------- scheduler addresses
+SCHEDULER_SCHEMES = ("tcp", "tls", "inproc", "ucx")
+_HOST = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})")
+
+
+class SchedulerAddressError(ValueError):
+    """A Dask scheduler address that cannot be right; said before any connection is tried."""
+
+
+def check_scheduler_address(address: str) -> str:
+    """The address unchanged if it is ``[scheme://]host:port`` with a scheme Dask knows
+    (tcp, tls, inproc, ucx) and a port 1-65535; else SchedulerAddressError saying why.
+    Checked up front: Dask raises tracebacks on malformed addresses and waits 30 s on bad ports."""
+    def bad(why: str) -> SchedulerAddressError:
+        shown = address if len(address) <= 80 else address[:75] + "..."
+        return SchedulerAddressError(f"--scheduler {shown!r}: {why}; expected an address like tcp://host:8786")
+
+    if not isinstance(address, str) or not address.strip():
+        raise SchedulerAddressError("--scheduler: expected an address like tcp://host:8786 (got nothing)")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in SCHEDULER_SCHEMES:
+        raise bad(f"unknown scheme '{scheme}' (expected one of {', '.join(SCHEDULER_SCHEMES)})")
+    if scheme == "inproc":
+        if not rest or not rest.isprintable():
+            raise bad("an inproc address needs a name")
+        return address
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port that is not a number
+        raise bad(str(exc).replace("0-65535", "1-65535")) from None
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise bad("only host and port may be given")
+    if not host:
+        raise bad("no host")
+    if ":" not in host and _HOST.fullmatch(host) is None:
+        raise bad(f"'{host}' is not a host name or IP address")
+    if port is None:
+        raise bad("no port")
+    if not 1 <= port <= 65535:
+        raise bad(f"port {port} is outside 1-65535")
+    return address
 
 
 # --------------------------------------------------------------------------- executors
@@ -179,7 +228,7 @@ class DaskExecutor(Executor):
                                          dashboard_address=None)
             self.client = Client(self._cluster)
         elif isinstance(scheduler, str):
-            self.client = Client(scheduler)
+            self.client = Client(check_scheduler_address(scheduler))
         else:  # an existing Client or cluster object
             self.client = scheduler if hasattr(scheduler, "map") else Client(scheduler)
         self._own_client = not (scheduler is not None and not isinstance(scheduler, str) and hasattr(scheduler, "map"))
@@ -222,7 +271,11 @@ class DaskExecutor(Executor):
 def make_executor(kind: str | None = None, workers: int = 1, scheduler: str | Any | None = None,
                   retries: int = DEFAULT_RETRIES) -> Executor:
     """The executor for ``kind`` ('local' or 'dask'; None: local, or Dask when a scheduler is given)."""
-    if scheduler is not None and kind in (None, "local"):
+    if isinstance(scheduler, str):
+        check_scheduler_address(scheduler)
+    if scheduler is not None and kind == "local":
+        raise ValueError("the local executor cannot use a Dask scheduler; use kind 'dask'")
+    if scheduler is not None and kind is None:
         kind = "dask"
     if kind == "dask":
         return DaskExecutor(scheduler, workers=workers, retries=retries)

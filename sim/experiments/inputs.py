@@ -58,22 +58,27 @@ def scenario_of(scenario_or_path: ScenarioLike) -> Scenario:
     return resolve_base(scenario_or_path).scenario
 
 
-def check_horizon(scenario: Scenario, horizon_days: float | None, file: str = "<scenario>") -> None:
-    """A horizon must leave time after the scenario's warm-up (raises ScenarioError)."""
+def check_horizon(scenario: Scenario, horizon_days: float | None, file: str = "<scenario>", reps: int | None = None,
+                  allow_large: bool = False) -> None:
+    """A horizon must leave time after the scenario's warm-up, and ``reps`` and ``horizon_days`` must keep the
+    run to a size that can finish (sim.scenario.limits) unless ``allow_large`` (raises ScenarioError)."""
     from ..scenario import Problem, ScenarioError
+    from ..scenario.limits import run_size_problems
 
     if horizon_days is not None and horizon_days <= scenario.warmup_days:
         raise ScenarioError([Problem(file, "--horizon-days", f"{horizon_days:g} days is not longer than the scenario's "
                                                              f"warmup_days ({scenario.warmup_days:g})")])
+    if reps or horizon_days:
+        too_large = run_size_problems(scenario, reps, horizon_days, allow_large)
+        if too_large:
+            raise ScenarioError([Problem(file, key, message) for key, message in too_large])
 
 
-def validate(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] | None = None
+def validate(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] | None = None, allow_large: bool = False
              ) -> tuple[LoadedScenario, list[str]]:
-    """Check a scenario file as ``sim validate`` does: schema, references and hierarchy (raises
+    """Check a scenario file as ``sim validate`` does: schema, references, hierarchy and run size (raises
     ScenarioError with every problem); returns the loaded scenario and the analytic stability warnings."""
-    from ..hierarchy import build_hierarchy
     from ..stability import estimate, warnings
 
-    ld = load_scenario_full(path, overrides or None)
-    build_hierarchy(ld.scenario, str(path))
+    ld = load_scenario_full(path, overrides or None, allow_large=allow_large)
     return ld, warnings(estimate(ld.scenario))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat
+from pydantic import Field
 
-from ..scenario.fields import Strict
+from ..scenario.fields import Days, NonNegativeDays, Strict
 from .base import Hooks, Mechanism
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,9 +31,9 @@ class ClosedLoop(Strict):
     the days to settle.
     """
 
-    respond_days: dict[str, PositiveFloat] = Field(default_factory=dict)
+    respond_days: dict[str, Days] = Field(default_factory=dict)
     on_late: Literal["count", "escalate"] = "count"
-    report_back_days: NonNegativeFloat = 0.0
+    report_back_days: NonNegativeDays = 0.0
     description: str = ""
 
 

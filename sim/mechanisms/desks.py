@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Literal, Union
 
-from pydantic import Field, NonNegativeFloat, PositiveInt
+from pydantic import Field
 
 from .. import rosters
-from ..scenario.fields import Distribution, Probability, RosterSpec, Strict
+from ..scenario.fields import Distribution, Money, PositiveStaff, Probability, RosterSpec, Strict
 from .base import CaseFilter, Hooks, Mechanism, check_level, check_names, check_per_severity, per_severity, takes_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,16 +45,16 @@ class Desk(Strict):
 class Pool(Desk):
     """A centre staffed from several roles (each with its roster and availability), one shared queue."""
 
-    staff: dict[str, PositiveInt] = Field(min_length=1)  # role name -> members in the centre
+    staff: dict[str, PositiveStaff] = Field(min_length=1)  # role name -> members in the centre
 
 
 class Partner(Desk):
     """An outside partner (enterprise, lawyers, a judge's studio) with its own capacity and hours."""
 
-    staff: PositiveInt
+    staff: PositiveStaff  # becomes a Role: same bounds
     roster: RosterSpec = "always"
     availability: Probability = 1.0
-    cost_per_year: NonNegativeFloat | None = None
+    cost_per_year: Money | None = None
 
     def as_role(self) -> "Role":
         from ..scenario.schema import Role

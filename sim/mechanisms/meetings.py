@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Annotated, Any, Iterator, Literal, Union
 
-from pydantic import Field, NonNegativeFloat, PositiveInt
+from pydantic import Field
 
 from ..scenario.fields import WEEKDAYS, Probability, Strict
 from .base import CaseFilter, Hooks, Mechanism, check_level, check_names, check_per_severity, per_severity, takes_text
@@ -55,9 +55,9 @@ class Meeting(Strict):
     severities: list[str] | None = None  # None: every severity
     categories: list[str] | None = None  # None: every category
     share: Probability = 1.0
-    capacity: PositiveInt
+    capacity: Annotated[int, Field(gt=0, le=1_000_000)]
     settle: Union[Probability, dict[str, Probability]]
-    duration_hours: NonNegativeFloat = 2.0
+    duration_hours: Annotated[float, Field(ge=0, le=1e6)] = 2.0
     overflow: Literal["carry", "escalate"] = "carry"
     description: str = ""
 

@@ -11,17 +11,17 @@ import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
     ValidationError,
     WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from . import limits
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -38,6 +38,31 @@ def _probability(value: Any, handler: Any) -> float:
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0), WrapValidator(_probability)]
+
+
+def _not_tiny(value: float) -> float:
+    if value < limits.MIN_DURATION_MEAN:
+        raise ValueError(f"expected a number of at least {limits.MIN_DURATION_MEAN:g} (got {value:g}); "
+                         "a smaller one is below the clock's resolution")
+    return value
+
+
+# Bounds where the engine's arithmetic stays finite (beyond them a run overflows or yields NaN).
+Duration = Annotated[float, Field(ge=0, le=limits.MAX_DURATION)]  # in the scenario's time unit
+PositiveDuration = Annotated[float, Field(gt=0, le=limits.MAX_DURATION)]
+MeanDuration = Annotated[float, Field(gt=0, le=limits.MAX_DURATION), AfterValidator(_not_tiny)]  # means and sds
+Days = Annotated[float, Field(gt=0, le=limits.MAX_DAYS)]
+NonNegativeDays = Annotated[float, Field(ge=0, le=limits.MAX_DAYS)]
+Staff = Annotated[int, Field(ge=0, le=limits.MAX_STAFF)]
+PositiveStaff = Annotated[int, Field(gt=0, le=limits.MAX_STAFF)]
+Money = Annotated[float, Field(ge=0, le=limits.MAX_MONEY)]
+
+
+def _check_spread(mean: float, sd: float) -> None:
+    """Gamma and lognormal quantiles stay finite only for a bounded coefficient of variation."""
+    if sd / mean > limits.MAX_CV:
+        raise ValueError(f"sd {sd:g} is more than {limits.MAX_CV:g} times the mean {mean:g}; "
+                         "the distribution would not have finite draws")
 MIX_TOLERANCE = 1e-9
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -75,7 +100,7 @@ class _Dist(Strict):
 
 class Exponential(_Dist):
     dist: Literal["exponential"]
-    mean: PositiveFloat
+    mean: MeanDuration
 
     def expected(self) -> float:
         return self.mean
@@ -91,8 +116,13 @@ class Exponential(_Dist):
 
 class LogNormal(_Dist):
     dist: Literal["lognormal"]
-    mean: PositiveFloat
-    sd: PositiveFloat
+    mean: MeanDuration
+    sd: MeanDuration
+
+    @model_validator(mode="after")
+    def _spread(self) -> "LogNormal":
+        _check_spread(self.mean, self.sd)
+        return self
 
     def expected(self) -> float:
         return self.mean
@@ -111,8 +141,13 @@ class LogNormal(_Dist):
 
 class Gamma(_Dist):
     dist: Literal["gamma"]
-    mean: PositiveFloat
-    sd: PositiveFloat
+    mean: MeanDuration
+    sd: MeanDuration
+
+    @model_validator(mode="after")
+    def _spread(self) -> "Gamma":
+        _check_spread(self.mean, self.sd)
+        return self
 
     def expected(self) -> float:
         return self.mean
@@ -129,9 +164,9 @@ class Gamma(_Dist):
 
 class Triangular(_Dist):
     dist: Literal["triangular"]
-    low: NonNegativeFloat
-    mode: NonNegativeFloat
-    high: PositiveFloat
+    low: Duration
+    mode: Duration
+    high: PositiveDuration
 
     @model_validator(mode="after")
     def _ordered(self) -> "Triangular":
@@ -155,7 +190,7 @@ class Triangular(_Dist):
 
 class Fixed(_Dist):
     dist: Literal["fixed"]
-    value: NonNegativeFloat
+    value: Duration
 
     def expected(self) -> float:
         return self.value
@@ -171,7 +206,7 @@ class Fixed(_Dist):
 
 class Empirical(_Dist):
     dist: Literal["empirical"]
-    values: list[NonNegativeFloat] = Field(min_length=1)
+    values: list[Duration] = Field(min_length=1)
 
     def expected(self) -> float:
         return sum(self.values) / len(self.values)
@@ -205,7 +240,7 @@ class Shift(Strict):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
     start: Annotated[float, Field(ge=0, lt=24)]
     end: Annotated[float, Field(gt=0, le=48)]
-    staff: NonNegativeInt | None = None  # defaults to the role's staff_per_unit
+    staff: Staff | None = None  # defaults to the role's staff_per_unit
 
     @model_validator(mode="after")
     def _order(self) -> "Shift":

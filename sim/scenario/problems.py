@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
+from .limits import shorten
 from .schema import DIST_NAMES, Scenario
 
 
@@ -38,8 +39,18 @@ class Problem:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        key = f" {self.path}:" if self.path else ""
-        return f"{where}:{key} {self.message}"
+        key = f" {_printable(self.path, 300)}:" if self.path else ""
+        return f"{_printable(where)}:{key} {_printable(self.message)}"
+
+
+def _printable(text: str, limit: int = 2000) -> str:
+    """Text from an untrusted file, safe to print on one line: control characters (newlines,
+    escape sequences) and lone surrogates are shown escaped, overlong text is cut."""
+    if len(text) > limit:
+        text = text[: limit - 20] + f"... ({len(text):,} characters)"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else repr(c)[1:-1] for c in text)
 
 
 class ScenarioError(Exception):
@@ -53,7 +64,8 @@ class ScenarioError(Exception):
         return (type(self), (self.problems,))
 
 
-def _locate(path: str, where: Mapping[str, tuple[Any, int | None, int | None]], fallback: str) -> tuple[str, int | None, int | None]:
+def locate(path: str, where: Mapping[str, tuple[Any, int | None, int | None]], fallback: str) -> tuple[str, int | None, int | None]:
+    """File, line and column that wrote a key path (or its nearest parent), else ``fallback``."""
     p = path
     while p:
         if p in where:
@@ -166,7 +178,7 @@ def _got(value: Any) -> str:
         return f"a list of {len(value)}" if not isinstance(value, tuple) else "a list"
     if value is None:
         return "nothing (null)"
-    return repr(value)
+    return shorten(value)
 
 
 def _split_loc(loc: tuple[Any, ...], err_type: str, data: Any) -> tuple[list[str], int | None, str | None]:
@@ -265,7 +277,7 @@ def problems_from_validation(exc: ValidationError, where: Mapping[str, tuple[Any
             if (sub_path, sub_msg) in seen:
                 continue
             seen.add((sub_path, sub_msg))
-            file, ln, col = _locate(sub_path, where, fallback)
+            file, ln, col = locate(sub_path, where, fallback)
             problems.append(Problem(file, sub_path, sub_msg, ln, col))
     # a required key reported missing because it was misspelt: the 'did you mean' says it all
     problems = [p for p in problems if not (p.message == "required key is missing" and p.path in suggested)]

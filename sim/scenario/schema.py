@@ -12,30 +12,33 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     Field,
-    PositiveFloat,
     PositiveInt,
-    NonNegativeFloat,
-    NonNegativeInt,
     field_validator,
     model_validator,
 )
 
 
+from . import limits
+from .checks import MAX_UNITS
 from .fields import (  # noqa: F401  (re-exported: the schema's building blocks)
     DIST_NAMES,
     MIX_TOLERANCE,
     OFFICE_SHIFTS,
     WEEKDAYS,
+    Days,
     Distribution,
     Empirical,
     Exponential,
     Fixed,
     Gamma,
     LogNormal,
+    Money,
+    NonNegativeDays,
     Probability,
     Roster,
     RosterSpec,
     Shift,
+    Staff,
     Strict,
     Triangular,
 )
@@ -49,11 +52,11 @@ from ..mechanisms.meetings import Meeting
 class Role(Strict):
     """People who handle cases: how many per unit of the level that uses them, and when."""
 
-    staff_per_unit: NonNegativeInt
+    staff_per_unit: Staff
     roster: RosterSpec = "always"
     availability: Probability = 1.0  # share of staff actually on duty (volunteers, part-timers)
     hours_per_week: Annotated[float, Field(gt=0, le=168)] | None = None  # hours each member gives a week
-    cost_per_year: NonNegativeFloat | None = None  # yuan per staff member, for staffing searches
+    cost_per_year: Money | None = None  # yuan per staff member, for staffing searches
     description: str = ""
 
     def rostered_hours(self) -> float:
@@ -84,9 +87,9 @@ class NamedUnit(Strict):
 class Level(Strict):
     """One layer of the hierarchy: its units, who handles cases there and the rules."""
 
-    units: PositiveInt | None = None  # total units at this level, spread evenly over parents
-    per_parent: PositiveInt | None = None  # or: this many under every unit of the level above
-    parents: list[NonNegativeInt] | None = None  # or: explicit parent index of every unit
+    units: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = None  # total units at this level, spread evenly over parents
+    per_parent: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = None  # or: this many under every unit of the level above
+    parents: list[Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = None  # or: explicit parent index of every unit
     units_named: list[NamedUnit] | None = Field(default=None, min_length=1)  # or: named units with parents by name
     role: str
     queue: Literal["per_unit", "shared"] = "per_unit"
@@ -94,7 +97,7 @@ class Level(Strict):
     settle: Union[Probability, dict[str, Probability]]
     ceiling: str | None = None  # highest severity handled here; above it: triage, then refer up
     triage: Distribution | None = None
-    deadline_days: PositiveFloat | None = None
+    deadline_days: Days | None = None
     # days a case stays at the level after handling without occupying staff (parties to convene,
     # site visits, waiting for a reply); counts toward deadlines and time to settle
     follow_up_days: dict[str, Distribution] | None = None
@@ -113,11 +116,11 @@ class Level(Strict):
 
 # --------------------------------------------------------------------------- arrivals
 class Arrivals(Strict):
-    rate_per_household_year: PositiveFloat
+    rate_per_household_year: Annotated[float, Field(gt=0, le=limits.MAX_RATE)]
     severity_mix: dict[str, Probability]
     category_mix: dict[str, Probability]
-    weekday_factors: list[NonNegativeFloat] | None = Field(default=None, min_length=7, max_length=7)
-    hour_factors: list[NonNegativeFloat] | None = Field(default=None, min_length=24, max_length=24)
+    weekday_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=7, max_length=7)
+    hour_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=24, max_length=24)
 
     @field_validator("severity_mix", "category_mix")
     @classmethod
@@ -161,7 +164,7 @@ class Scenario(Strict):
     time_unit: Literal["hours", "days"] = "hours"
     severities: list[str] = Field(default_factory=lambda: ["micro", "small", "big", "major"], min_length=1)
     categories: list[str] = Field(min_length=1)
-    households: PositiveInt
+    households: Annotated[int, Field(gt=0, le=limits.MAX_HOUSEHOLDS)]
     arrivals: Arrivals
     roles: dict[str, Role] = Field(min_length=1)
     levels: dict[str, Level] = Field(min_length=1)
@@ -170,12 +173,12 @@ class Scenario(Strict):
     partners: dict[str, Partner] = Field(default_factory=dict)
     channels: dict[str, Channel] = Field(default_factory=dict)
     closed_loop: ClosedLoop | None = None
-    target_days: Union[PositiveFloat, dict[str, PositiveFloat], None] = None
-    horizon_days: PositiveFloat = 365.0
-    warmup_days: NonNegativeFloat = 0.0
+    target_days: Union[Days, dict[str, Days], None] = None
+    horizon_days: Days = 365.0  # run-size limits: limits.run_size_problems
+    warmup_days: NonNegativeDays = 0.0
     replications: PositiveInt = 10
-    seed: NonNegativeInt = 20240426
-    max_open_cases: PositiveInt = 200_000
+    seed: Annotated[int, Field(ge=0, le=limits.MAX_SEED)] = 20240426
+    max_open_cases: Annotated[int, Field(gt=0, le=limits.MAX_OPEN_CASES)] = 200_000
     sources: dict[str, Union[str, SourceNote]] = Field(default_factory=dict)
 
     # ---- cross-field checks; each raises with the key path it concerns
