@@ -34,7 +34,7 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, PercentFormatter  # noqa: E402
 
 from . import catalogue  # noqa: E402
-from .experiments.stats import t_interval  # noqa: E402
+from .experiments.stats import interval, metric_interval  # noqa: E402
 
 __all__ = ["settlement_funnel", "time_to_settlement", "backlog_over_time", "utilisation_vs_staff",
            "metric_vs_parameter", "staffing_frontier", "hierarchy", "metric_label", "key_label", "target_lines",
@@ -249,7 +249,7 @@ def settlement_funnel(data: Any, *, separate_levels: int = 3, mechanisms: Mappin
         for label, cols, _, _ in segments[:-1]:
             cols_so_far += cols
             cum = df.reindex(columns=cols_so_far).fillna(0.0).sum(axis=1).to_numpy()
-            mean, lo, hi, n = t_interval(cum)
+            mean, lo, hi, n = interval(cum, lower=0.0, upper=1.0)
             if n > 1 and math.isfinite(lo) and df.reindex(columns=cols).fillna(0.0).to_numpy().sum() > 0:
                 ax.errorbar(mean, yi - 0.12, xerr=[[mean - lo], [hi - mean]], fmt="none", ecolor="black", elinewidth=1.2,
                             capsize=4, capthick=1.2, zorder=5)
@@ -341,15 +341,15 @@ def time_to_settlement(data: Any, *, target_days: Any = None, warmup_days: Any =
             total = df[settled_cols].sum(axis=1).to_numpy()
             xs, ys, xerr, yerr = [], [], [], []
             for q, col in ((0.5, "days_to_settle.p50"), (0.9, "days_to_settle.p90")):
-                mx, lx, hx, _ = t_interval(df[col].to_numpy())
-                my, ly, hy, _ = t_interval(q * total)
+                mx, lx, hx, _ = metric_interval(col, df[col].to_numpy())
+                my, ly, hy, _ = interval(q * total, lower=0.0, upper=1.0)
                 xs.append(mx)
                 ys.append(my)
                 xerr.append((mx - lx, hx - mx) if math.isfinite(lx) else (0, 0))
                 yerr.append((my - ly, hy - my) if math.isfinite(ly) else (0, 0))
             scalar_targets = list((targets.get(name) or {}).values())
             if len(scalar_targets) == 1 and "within_target_share" in df.columns:
-                my, ly, hy, _ = t_interval(df["within_target_share"].to_numpy())
+                my, ly, hy, _ = metric_interval("within_target_share", df["within_target_share"].to_numpy())
                 if math.isfinite(my):
                     xs.append(scalar_targets[0])
                     ys.append(my)

@@ -40,7 +40,7 @@ class CompareResult:
         rows = []
         for res in self.results:
             for row in res.summary.itertuples():
-                d = paired_difference(base.replications[row.metric].to_numpy(), res.replications[row.metric].to_numpy()) \
+                d = paired_difference(base.replications[row.metric].to_numpy(), res.replications[row.metric].to_numpy(), metric=row.metric) \
                     if row.metric in base.replications else (float("nan"),) * 3 + (0,)
                 significant = bool(d[1] > 0 or d[2] < 0) if d[3] > 1 else False
                 rows.append({"scenario": res.scenario.name, "metric": row.metric, "mean": row.mean, "ci_low": row.ci_low,
