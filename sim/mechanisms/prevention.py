@@ -40,7 +40,8 @@ class Prevention(Strict):
 
         if self.ramp_days == 0:
             return np.where(np.asarray(day) >= self.start_day, self.effect, 0.0)
-        return self.effect * np.clip((np.asarray(day) - self.start_day) / self.ramp_days, 0.0, 1.0)
+        with np.errstate(over="ignore"):
+            return self.effect * np.clip((np.asarray(day) - self.start_day) / self.ramp_days, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- checks and description
