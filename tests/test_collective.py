@@ -83,3 +83,13 @@ def test_collective_cases_land_in_buildings_of_their_unit(rate, households, seed
     m = rec.metrics
     if m["collective_cases.estate"]:
         assert m["households_involved.estate"] == max(1, round(households))
+
+
+def test_a_scenario_without_the_new_sections_wires_nothing_in():
+    """No block transforms, no further sources, no exit route: the arrival loop and the case end as before."""
+    from sim.engine.model import Model
+
+    model = Model(validate_data(tiny()), 3, 0)
+    assert model.block_hooks == () and model.sources == () and model.exit is None
+    model = Model(validate_data(with_kind()), 3, 0)
+    assert len(model.sources) == 1 and model.block_hooks == () and model.exit is None
