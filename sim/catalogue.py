@@ -163,6 +163,44 @@ METRICS: tuple[Metric, ...] = (
            short="late@{name}", group="closed_loop"),
     _count("escalated_late.<level>", "cases sent on up from the level {name} because its response time passed",
            short="up late@{name}", group="closed_loop"),
+    # ---- prevention
+    _count("cases_prevented.<measure>", "disputes after the warm-up that the prevention measure {name} kept from "
+           "arising", short="prevented@{name}", group="prevention"),
+    _share("prevented_share.<measure>", "share of the disputes of its categories after the warm-up that the "
+           "prevention measure {name} kept from arising", short="prevented %@{name}", group="prevention"),
+    # ---- detection
+    _time("days_undetected.mean", "mean days from a dispute's onset until a detection channel finds it (cases "
+          "found after the warm-up)", DAYS, headline=True, short="undetected d", group="detection"),
+    _time("days_undetected.p90", "90th percentile of days from a dispute's onset until it is found", DAYS,
+          short="undetected d p90", group="detection"),
+    _share("found_before_growth_share", "share of the disputes found after the warm-up that were found before "
+           "they grew in severity", headline=True, short="found early", group="detection"),
+    _share("detected_share.<channel>", "share of the disputes found after the warm-up that the detection channel "
+           "{name} found first", short="found by {name}", group="detection"),
+    # ---- collective cases
+    _count("collective_cases.<collective>", "collective cases of the kind {name} arriving after the warm-up (also "
+           "counted in cases_arrived)", short="collective@{name}", group="collective"),
+    Metric("households_involved.<collective>", "mean households involved in one collective case of the kind {name}",
+           "households", 1.0, None, short="households@{name}", group="collective"),
+    # ---- court link and judge's studio
+    _share("unresolved_share.court", "share of closed cases that left the top unsettled for court (a lawsuit); "
+           "with .petition and .abandoned it sums to unresolved_share", headline=True, short="to court",
+           group="court_link"),
+    _share("unresolved_share.petition", "share of closed cases that left the top unsettled for a petition or the "
+           "hotline", short="to petition", group="court_link"),
+    _share("unresolved_share.abandoned", "share of closed cases that left the top unsettled and were given up",
+           short="abandoned", group="court_link"),
+    _count("cases_to_court", "cases arriving after the warm-up that went to court", short="to court",
+           group="court_link"),
+    _share("settled_share.studio.<studio>", "share of closed cases settled by the judge's studio {name} "
+           "(pre-litigation mediation or judicial confirmation)", headline=True, short="settled@{name}",
+           group="court_link"),
+    _count("cases.studio.<studio>", "court-bound cases handled by the judge's studio {name} after the warm-up",
+           short="cases@{name}", group="court_link"),
+    _time("wait_hours.studio.<studio>", "mean hours a court-bound case waits for the judge's studio {name} (closed "
+          "hours included)", HOURS, short="wait h@{name}", group="court_link"),
+    Metric("utilisation.studio.<studio>", "busy staff-hours over on-duty staff-hours of the judge's studio {name} "
+           "after the warm-up", RATIO, 0.0, None, short="util {name}", group="court_link"),
 )
 
 

@@ -159,11 +159,9 @@ def _legend_below(ax, ncol: int, **kw: Any) -> None:
 def mechanism_levels(scenario) -> dict[str, str]:
     """{"meeting.weekly_conflict": "community", "pool.x": ..., "partner.y": ...}: the level each item of a
     mechanism that settles cases sits at (those with a ``settled_share.<kind>.<name>`` metric)."""
-    out = {}
-    for kind, section in catalogue.mechanism_kinds("settled_share").items():
-        for name, m in (getattr(scenario, section, None) or {}).items():
-            out[f"{kind}.{name}"] = m.level
-    return out
+    from .mechanisms import settler_sites
+
+    return settler_sites(scenario)
 
 
 def _mechanism_label(key: str) -> str:

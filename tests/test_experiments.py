@@ -55,17 +55,35 @@ def _fake_run(name: str, values: list[float]) -> RunResult:
 
 
 def test_paired_difference_by_hand() -> None:
-    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 5.0, 4.0]  # differences 1, 2, 2, 0
-    mean = 1.25
-    sd = math.sqrt(((1 - mean) ** 2 + 2 * (2 - mean) ** 2 + (0 - mean) ** 2) / 3)
+    a, b = [1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 5.0, 7.0]  # differences 0, 1, 2, 3: no skew, so the t interval
+    mean = 1.5
+    sd = math.sqrt(((0 - mean) ** 2 + (1 - mean) ** 2 + (2 - mean) ** 2 + (3 - mean) ** 2) / 3)
     half = stats.t.ppf(0.975, 3) * sd / 2
     got = paired_difference(np.array(a), np.array(b))
     assert got[0] == pytest.approx(mean) and got[3] == 4
     assert got[1] == pytest.approx(mean - half) and got[2] == pytest.approx(mean + half)
+
+
+def test_skewed_differences_get_hall_s_interval_by_hand() -> None:
+    d = np.array([0.0, 0.0, 0.0, 4.0])  # mean 1, sd 2, third central moment mean((d-1)^3) = (3 * -1 + 27) / 4 = 6
+    gamma = 6.0 / 2.0**3  # skewness 0.75
+    a_, b_ = gamma / (3 * 2.0), gamma / (6 * 2.0)  # sqrt(n) = 2
+    t = stats.t.ppf(0.975, 3)
+    inv = lambda v: (np.cbrt(1 + 3 * a_ * (v - b_)) - 1) / a_  # noqa: E731  Hall's g inverted (real cube root)
+    se = 2.0 / 2.0
+    got = paired_difference(np.zeros(4), d)
+    assert got[1] == pytest.approx(1.0 - se * inv(t)) and got[2] == pytest.approx(1.0 - se * inv(-t))
+    assert got[2] - 1.0 > 1.0 - got[1]  # right skew: the interval reaches further above the mean
+
+
+def test_compare_table_has_paired_differences() -> None:
+    a, b = [1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 5.0, 7.0]
+    mean = 1.5
+    half = stats.t.ppf(0.975, 3) * math.sqrt(5 / 3) / 2
     table = CompareResult([_fake_run("A", a), _fake_run("B", b), _fake_run("C", [v + 10 for v in a])]).table()
     row_b = table[table["scenario"] == "B"].iloc[0]
     assert row_b["diff"] == pytest.approx(mean) and row_b["diff_ci_low"] == pytest.approx(mean - half)
-    assert not row_b["significant"]  # the interval (-0.27, 2.77) contains zero
+    assert not row_b["significant"]  # the interval (-0.55, 3.55) contains zero
     row_c = table[table["scenario"] == "C"].iloc[0]
     assert row_c["diff"] == pytest.approx(10) and row_c["diff_ci_low"] == pytest.approx(10)  # zero variance
     assert bool(row_c["significant"])

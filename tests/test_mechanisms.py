@@ -317,14 +317,16 @@ def test_each_mechanism_produces_exactly_the_metrics_of_its_catalogue_group():
     from sim.scenario import load_scenario
 
     seen: set[str] = set()
-    for name in ("fangxing", "runzhou", "zhonglou", "shuangluan", "tuanjieba", "wangquan"):
+    for name in ("fangxing", "runzhou", "zhonglou", "shuangluan", "tuanjieba", "wangquan", "sanjiang", "chenjiaqiao",
+                 "lianhuashan"):
         sc = load_scenario(SCENARIOS / f"{name}.yaml", {"warmup_days": 0.0})
         metrics = single_run(sc, SEED, 0, horizon_days=20.0).metrics
         groups = {catalogue.info(m).entry.group for m in metrics} - {"engine"}
         with_metrics = {m.name for m in used(sc)} & {e.group for e in catalogue.METRICS}
         assert groups == with_metrics, name
         seen |= groups
-    assert seen == {"meetings", "pools", "partners", "channels", "closed_loop"}  # every group was exercised
+    assert seen == {"meetings", "pools", "partners", "channels", "closed_loop", "prevention", "detection", "collective",
+                    "court_link"}  # every group was exercised
 
 
 def test_describe_and_checks_iterate_the_registry_in_order():

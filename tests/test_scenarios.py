@@ -24,7 +24,7 @@ from sim.scenario.loader import load_scenario_full
 
 FILES = sorted(SCENARIOS.glob("*.yaml")) + [SCENARIOS / "base" / "urban_community.yaml"]
 MODELS = ["fangxing", "zhaojialou", "runzhou", "shuangluan", "zhonglou", "tuanjieba", "chijin",
-          "nangan", "jiaye", "guanyuanli", "wangquan", "jinma"]
+          "nangan", "jiaye", "guanyuanli", "wangquan", "jinma", "sanjiang", "chenjiaqiao", "lianhuashan"]
 SEED_FILES = {"000_8bafd8a29a5e1d83.txt", "001_f0efce73611703b2.txt", "002_ad0a706e3552cbd5.txt",
               "003_d4396a0042c47205.txt", "004_55f6b1e51a3e3576.txt"}
 EXTENDERS = [m for m in MODELS if m not in ("fangxing", "zhaojialou")]

@@ -34,6 +34,16 @@ class CaseBlock:
     handling: list[list[float]]  # per case: handling hours at each level
     triage: list[list[float]]  # per case: triage hours at each level
     outcome: list[list[float]]  # per case: uniform deciding settlement at each level
+    start: list[int] | None = None  # per case: the level it enters at (None: the bottom, or channels decide)
+    delay: list[float] | None = None  # per case: hours from arrival until it is known (detection)
+
+    def subset(self, keep: list[int]) -> "CaseBlock":
+        """The cases at positions ``keep``, in order (prevention thins a block)."""
+        def pick(xs: list | None) -> list | None:
+            return None if xs is None else [xs[i] for i in keep]
+        return CaseBlock(pick(self.times), pick(self.building), pick(self.severity), pick(self.category),  # type: ignore[arg-type]
+                         pick(self.handling), pick(self.triage), pick(self.outcome), pick(self.start),  # type: ignore[arg-type]
+                         pick(self.delay))
 
 
 def weekly_factor_table(scenario: Scenario) -> np.ndarray | None:

@@ -122,6 +122,11 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 return
         if counted:
             escalated[CEILING if above else FAILED][li] += 1
+    if m.exit is not None:  # court link: court, petition or abandoned; a judge's studio may settle
+        settler = yield from m.exit(sev, cat, counted)
+        if settler is not None:
+            yield from close_by(m, cid, t0, sev, len(levels) - 1, settler, counted)
+            return
     met.open_now -= 1
     if counted:
         met.unresolved += 1

@@ -67,10 +67,10 @@ class Model:
         sevs = scenario.severities
         ctx = Context(self.env, seed, rep, self.warmup, tuple(scenario.level_names), tuple(sevs),
                       tuple(scenario.categories), scenario.hours_per_unit,
-                      make_resource=lambda profile: make_resources(self.env, 1, profile)[0])
+                      make_resource=lambda profile: make_resources(self.env, 1, profile)[0], hierarchy=self.hierarchy)
         self.mechanisms: tuple[Runtime, ...] = tuple(m.runtime(scenario, ctx) for m in mechanisms.used(scenario))
         hooks = [rt.hooks() for rt in self.mechanisms]
-        self.settlers: tuple[tuple[Settler, ...], ...] = tuple(h.settlers for h in hooks)  # per runtime
+        self.settlers: tuple[tuple[Settler, ...], ...] = tuple(h.settlers + h.exit_settlers for h in hooks)  # per runtime
         n_settlers = sum(len(s) for s in self.settlers)
         self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers)
         self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
@@ -79,6 +79,7 @@ class Model:
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None
+        self._wire_arrival_hooks(hooks)
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.spool = CaseSpool(record_cases, rep, CASE_COLUMNS) if isinstance(record_cases, (str, Path)) else None
@@ -87,15 +88,34 @@ class Model:
             for proc in h.processes:
                 self.env.process(proc)
 
+    def _wire_arrival_hooks(self, hooks: list[Any]) -> None:
+        """Block transforms (prevention, detection), further sources (collective cases), the
+        exit route (court link) and its settlers' slots after every other settler's."""
+        self.block_hooks = tuple(h.blocks for h in hooks if h.blocks is not None)
+        self.sources = tuple(src for h in hooks for src in h.sources)
+        exits = [h.exit for h in hooks if h.exit is not None]
+        self.exit = exits[0] if exits else None
+        slot = len(self.levels) + sum(len(h.settlers) for h in hooks)
+        for h in hooks:
+            for settler in h.exit_settlers:
+                settler.slot = slot
+                slot += 1
+
     # ---- processes
-    def _arrivals(self) -> Iterator[simpy.Event]:
+    def _arrivals(self, source: Any = None, cid: int = 0) -> Iterator[simpy.Event]:
+        """Start every case of a source (the households' own stream unless ``source`` is given)."""
         env, m = self.env, self.metrics
-        source = CaseSource(self.scenario, self.hierarchy, self.seed, self.rep)
+        main = source is None
+        if main:
+            source = CaseSource(self.scenario, self.hierarchy, self.seed, self.rep)
         limit = self.scenario.max_open_cases
-        cid = 0
-        assign = self.entry
+        assign = self.entry if main else None
+        transforms = self.block_hooks if main else ()
         for block in source.blocks(self.horizon):
-            entry = assign(block) if assign is not None else None
+            for transform in transforms:
+                block = transform(block)
+            entry = assign(block) if assign is not None else block.start
+            delay = block.delay
             for k, t in enumerate(block.times):
                 yield env.timeout(t - env.now)
                 if m.open_now >= limit:
@@ -104,10 +124,16 @@ class Model:
                 if self.cases is not None:
                     self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
                                        self.scenario.categories[block.category[k]]]
-                CaseProcess(env, case_process(self, cid, t, block.building[k], block.severity[k], block.category[k],
-                                              block.handling[k], block.triage[k], block.outcome[k],
-                                              entry[k] if entry is not None else 0))
+                proc = case_process(self, cid, t if delay is None else t + delay[k], block.building[k],
+                                    block.severity[k], block.category[k], block.handling[k], block.triage[k],
+                                    block.outcome[k], entry[k] if entry is not None else 0)
+                CaseProcess(env, proc if delay is None else self._known_after(delay[k], proc))
                 cid += 1
+
+    def _known_after(self, hours: float, proc: Iterator[simpy.Event]) -> Iterator[simpy.Event]:
+        """A case that exists ``hours`` before anyone reports it (detection)."""
+        yield self.env.timeout(hours)
+        yield from proc
 
     def _daily(self) -> Iterator[simpy.Event]:
         """Sample the open cases at every whole day. After day 0 a bare timeout with a callback
@@ -171,6 +197,8 @@ class Model:
     def run(self) -> ReplicationRecord:
         env = self.env
         env.process(self._arrivals())
+        for i, source in enumerate(self.sources):  # collective cases: ids from 10^9 (i + 1)
+            env.process(self._arrivals(source, (i + 1) * 1_000_000_000))
         env.process(self._daily())
         env.process(self._until_horizon())
         env.run(until=self.stop)

@@ -14,15 +14,21 @@ from .. import scenario as _scenario  # noqa: F401
 from .base import DescriptionRow, Hooks, Mechanism
 from .channels import CHANNELS
 from .closed_loop import CLOSED_LOOP
+from .collective import COLLECTIVE
+from .court_link import COURT_LINK
+from .detection import DETECTION
 from .desks import PARTNERS, POOLS
 from .meetings import MEETINGS
+from .prevention import PREVENTION
 from .volunteers import VOLUNTEERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..scenario.schema import Scenario
 
 # Order matters: settlement slots, metric order and `sim describe` rows follow it.
-REGISTRY: tuple[Mechanism, ...] = (MEETINGS, POOLS, PARTNERS, CHANNELS, VOLUNTEERS, CLOSED_LOOP)
+# The later four cost nothing when unused: no draws, no hooks, no metrics.
+REGISTRY: tuple[Mechanism, ...] = (MEETINGS, POOLS, PARTNERS, CHANNELS, VOLUNTEERS, CLOSED_LOOP,
+                                   PREVENTION, DETECTION, COLLECTIVE, COURT_LINK)
 
 
 def used(scenario: "Scenario") -> list[Mechanism]:

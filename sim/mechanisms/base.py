@@ -58,7 +58,11 @@ class Hooks:
     run for the whole replication; ``respond`` gives levels a hand-over response time;
     ``report_back_hours`` delays every settlement's closing; ``entry`` picks the level each
     case of an arrival block enters at; ``extra_staff`` adds on-duty head-counts to a level's
-    handlers.
+    handlers. ``blocks`` transforms each arrival block before its cases start (prevention
+    thins it, detection delays its cases); ``sources`` are further arrival sources (collective
+    cases) with ``blocks(horizon)``; ``exit`` routes a case leaving the top unsettled (court
+    link: court, petition, abandoned) and may hand it to one of ``exit_settlers``, returning
+    the settler that settled it or None.
     """
 
     settlers: tuple[Settler, ...] = ()
@@ -67,6 +71,10 @@ class Hooks:
     report_back_hours: float = 0.0
     entry: Callable[[Any], list[int]] | None = None
     extra_staff: tuple[tuple[int, tuple["WeeklyProfile", ...]], ...] = ()
+    blocks: Callable[[Any], Any] | None = None
+    sources: tuple[Any, ...] = ()
+    exit: Callable[[int, int, bool], Generator[Any, Any, "Settler | None"]] | None = None
+    exit_settlers: tuple[Settler, ...] = ()
 
 
 class Runtime(Protocol):
@@ -92,9 +100,12 @@ class Mechanism:
     describe: Callable[["Scenario"], list[DescriptionRow]]
     runtime: Callable[["Scenario", "Context"], Runtime]
     settler_kind: str = ""  # prefix of its settlers' labels (``meeting``), empty if it settles nothing
+    sites_of: Callable[["Scenario"], dict[str, str]] | None = None  # when the section is not a dict of settlers
 
     def sites(self, scenario: "Scenario") -> dict[str, str]:
         """{settler label: the level it sits at}, for plots that draw settlers beside levels."""
+        if self.sites_of is not None:
+            return self.sites_of(scenario)
         if not self.settler_kind:
             return {}
         return {f"{self.settler_kind}.{k}": v.level for k, v in getattr(scenario, self.name).items()}

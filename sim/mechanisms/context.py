@@ -34,6 +34,7 @@ class Context:
     categories: tuple[str, ...]
     hours_per_unit: float  # hours in one unit of the scenario's time_unit
     make_resource: Callable[["WeeklyProfile"], Any]  # one staff resource following a weekly profile
+    hierarchy: Any = None  # the run's Hierarchy (read only): units, ancestors, households
 
     def stream(self, name: str) -> "np.random.Generator":
         """The mechanism's random stream ``name`` of this replication."""

@@ -45,6 +45,10 @@ from .fields import (  # noqa: F401  (re-exported: the schema's building blocks)
 # each mechanism declares its own section (and its cross-checks) in its module of sim.mechanisms
 from ..mechanisms.channels import Channel
 from ..mechanisms.closed_loop import ClosedLoop
+from ..mechanisms.collective import Collective
+from ..mechanisms.court_link import CourtLink
+from ..mechanisms.detection import Detection
+from ..mechanisms.prevention import Prevention
 from ..mechanisms.desks import Partner, Pool
 from ..mechanisms.meetings import Meeting
 
@@ -173,6 +177,10 @@ class Scenario(Strict):
     partners: dict[str, Partner] = Field(default_factory=dict)
     channels: dict[str, Channel] = Field(default_factory=dict)
     closed_loop: ClosedLoop | None = None
+    prevention: dict[str, Prevention] = Field(default_factory=dict)
+    detection: Detection | None = None
+    collective: dict[str, Collective] = Field(default_factory=dict)
+    court_link: CourtLink | None = None
     target_days: Union[Days, dict[str, Days], None] = None
     horizon_days: Days = 365.0  # run-size limits: limits.run_size_problems
     warmup_days: NonNegativeDays = 0.0
