@@ -45,6 +45,8 @@ _API: dict[str, tuple[str, str]] = {
     "warmup_figure": ("sim.experiments.output_analysis", "warmup_figure"),
     "replications_needed": ("sim.experiments.output_analysis", "scenario_replications_needed"),
     "make_executor": ("sim.experiments.executors", "make_executor"),
+    "analytic": ("sim.analytic", "analyse"),
+    "compare_with_simulation": ("sim.analytic", "compare_with_simulation"),
     # results folders and presentation
     "read_folder": ("sim.results", "read_folder"),
     "plot_folder": ("sim.results.figures", "plot_folder"),
