@@ -29,6 +29,7 @@ from . import (
     warmup,
 )
 from . import args as a
+from . import invocation
 from .args import EXIT_BAD_INPUT, UsageError
 
 COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     out = getattr(args, "out", None)
     out_existed = bool(out) and os.path.exists(out)
     try:
-        return args.func(args)
+        status = args.func(args)
+        invocation.record(args, sys.argv[1:] if argv is None else argv)
+        return status
     except KeyboardInterrupt:
         if not out:
             print("sim: interrupted", file=sys.stderr)
