@@ -31,12 +31,14 @@ class Difference:
     def affects(self, metric: str) -> bool:
         if ALL in self.metrics or metric in self.metrics:
             return True
-        return any(metric.endswith("." + m) or f".{m}." in metric for m in self.metrics if m.startswith("@"))
+        names = [m[1:] for m in self.metrics if m.startswith("@")]  # "@grid": every metric of the level grid
+        return any(metric.endswith("." + n) or f".{n}." in metric for n in names)
 
     def text(self) -> str:
         settings = "; ".join(f"{name}: {value}" for name, value in self.values.items())
         shown = "every metric" if ALL in self.metrics else ", ".join(m.lstrip("@") for m in self.metrics)
-        return f"{self.what} differ ({settings}), so {shown} measure different things"
+        verb = "measures" if len(self.metrics) == 1 and ALL not in self.metrics else "measure"
+        return f"{self.what} differ ({settings}), so {shown} {verb} different things"
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
