@@ -186,7 +186,7 @@ def test_staff_answer_has_baseline_head_counts_change_and_cost(tmp_path: Path) -
     key = "roles.grid_worker.staff_per_unit"
     result = staff(FANGXING, {key: [5, 6, 7]}, ["within_target_share>=0"], reps=2, horizon_days=40,
                    costs={key: 90000}, out=tmp_path / "staff")
-    frontier, chosen = result  # still unpacks as before
+    _frontier, chosen = result  # still unpacks as before
     ans = result.answer
     assert ans.baseline.values == {key: 6} and ans.cost_unit == "yuan a year"
     grid = ans.baseline.role("grid_worker")

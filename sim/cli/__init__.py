@@ -17,6 +17,7 @@ from . import (
     analytic,
     compare,
     describe,
+    invocation,
     metrics,
     plot,
     report,
@@ -29,7 +30,6 @@ from . import (
     warmup,
 )
 from . import args as a
-from . import invocation
 from .args import EXIT_BAD_INPUT, UsageError
 
 COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)

@@ -8,8 +8,6 @@ import sys
 import time
 from typing import Any
 
-from rich.markup import escape
-
 from ..format import fmt
 from . import args as a
 from .tables import console, progress, short_column, table
@@ -37,6 +35,8 @@ def add(sub: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     """Run the search; print the planner's answer (baseline, cheapest feasible staffing, change, cost)
     and the frontier it explored."""
+    from rich.markup import escape
+
     from ..experiments.staff import Target, staff
     from ..experiments.staffing_answer import answer_lines
     from ..experiments.sweep import PointsFailed

@@ -30,7 +30,7 @@ from ..scenario.loader import Problem, parse_value
 from ..scenario.schema import Scenario
 from .executors import DEFAULT_RETRIES, Executor, executor_session
 from .inputs import Base, resolve_base
-from .staffing_answer import StaffResult, extra_points, planner_answer
+from .staffing_answer import StaffResult, evaluate_answer_points, planner_answer
 from .sweep import PointsFailed, evaluate_points, grid_points, point_summary
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
@@ -281,14 +281,14 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
             _marginal(ev, axes)
         else:
             raise ValueError(f"unknown search {search!r}: auto, bisection, marginal or exhaustive")
-        ev.evaluate(extra_points(base.scenario, keys, axes, ev.rows))  # the baseline and the answer's neighbours
+        evaluated = evaluate_answer_points(ev, base.scenario, keys, axes)
     table, chosen = frontier_table(ev)
     priced = all(k in cost_map or (k.split(".")[0] == "roles" and len(k.split(".")) >= 3 and k.split(".")[1] in
                                    base.scenario.roles and base.scenario.roles[k.split(".")[1]].cost_per_year is not None)
                  for k in keys)
     table.attrs["cost_unit"] = "yuan a year" if priced else "head count (no --cost or cost_per_year for some keys)"
-    answer = planner_answer(base.scenario, keys, axes, tgs, ev.rows, cost_unit=table.attrs["cost_unit"], reps=reps,
-                            seed=seed)
+    answer = planner_answer(base.scenario, keys, axes, tgs, evaluated, chosen, cost_unit=table.attrs["cost_unit"],
+                            reps=reps, seed=seed)
     if out:
         from ..results import atomic_write_json, write_staff
 

@@ -261,9 +261,23 @@ def extra_points(scenario: Any, keys: Sequence[str], axes: Sequence[Sequence[Any
     return [p for p in dict.fromkeys(points) if p not in rows]
 
 
+def evaluate_answer_points(evaluator: Any, scenario: Any, keys: Sequence[str], axes: Sequence[Sequence[Any]]
+                           ) -> dict[tuple, dict[str, Any]]:
+    """Run the :func:`extra_points` with the search's evaluator (same seeds and cache) and return every
+    row; the evaluator's own rows are left as the search left them, so the frontier shows what the
+    search explored and its choice is not changed by points the search did not ask for."""
+    searched = dict(evaluator.rows)
+    evaluator.evaluate(extra_points(scenario, keys, axes, searched))
+    evaluated, evaluator.rows = evaluator.rows, searched
+    return evaluated
+
+
 def planner_answer(scenario: Any, keys: Sequence[str], axes: Sequence[Sequence[Any]], targets: Sequence[Any],
-                   rows: Mapping[tuple, Mapping[str, Any]], *, cost_unit: str, reps: int, seed: int) -> StaffingAnswer:
-    """The answer from every evaluated row of a search (baseline row included, see :func:`extra_points`)."""
+                   rows: Mapping[tuple, Mapping[str, Any]], chosen_point: Mapping[str, Any] | None, *, cost_unit: str,
+                   reps: int, seed: int) -> StaffingAnswer:
+    """The answer from every evaluated row (the search's and :func:`extra_points`'), ``chosen_point``
+    being the staffing the search chose (None: nothing feasible)."""
+    best = None if chosen_point is None else tuple(chosen_point[k] for k in keys)
     from ..hierarchy import build_hierarchy
 
     counts = build_hierarchy(scenario).counts
@@ -275,7 +289,6 @@ def planner_answer(scenario: Any, keys: Sequence[str], axes: Sequence[Sequence[A
         baseline = Staffing(dict(zip(keys, _plain(list(base_values)))), role_counts(scenario, {}, counts), 0.0,
                             float("nan"), [], False)
         notes.append("the scenario's current staffing could not be evaluated (a varied key has no numeric value)")
-    best = cheapest_feasible(rows, keys)
     chosen = None if best is None else staffing(rows[best], keys, targets, scenario, counts)
     if best is not None:
         notes += neighbour_notes(rows, best, keys, axes, targets)
