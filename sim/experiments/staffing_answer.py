@@ -102,6 +102,10 @@ class StaffingAnswer:
                                for r in c.roles},
                 "total_head_count": c.head_count - b.head_count, "cost": c.cost - b.cost}
 
+    def lines(self) -> list[str]:
+        """The answer as lines of text: baseline, answer, change (with units), notes."""
+        return answer_lines(self)
+
     def to_json(self) -> dict[str, Any]:
         doc = {"scenario": self.scenario, "targets": self.targets, "replications": self.reps, "seed": self.seed,
                "cost_unit": self.cost_unit, "baseline": asdict(self.baseline),
