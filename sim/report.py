@@ -24,7 +24,7 @@ import pandas as pd
 from . import catalogue
 from .experiments.compare import wide as _compare_wide_table
 from .format import fmt as _fmt
-from .provenance import parameter_table
+from .provenance import overrides_lines, parameter_table
 from .results import RunFolder
 from .results import read_folder as read_results_folder
 from .results import read_json as _read_json
@@ -230,7 +230,11 @@ def _parameters(scns: list[RunFolder]) -> Section:
         "`sources:` entry with the longest matching key-path prefix. Assumptions are marked; they are the "
         "parameters a sensitivity analysis should vary.")
     for x in scns:
-        rows = parameter_table(x.data)
+        records = x.manifest.get("overrides") or []
+        if records:
+            s.p(f"{x.name}: overridden on the command line (`--set`), so the file's source describes the value "
+                "replaced, not the value used: " + "; ".join(overrides_lines(records)) + ".")
+        rows = parameter_table(x.data, records)
         df = pd.DataFrame([{"parameter": r["parameter"], "value": _fmt(r["value"]), "source": r["source"],
                             "assumption": "yes" if r["assumption"] else "no"} for r in rows])
         n_ass = sum(r["assumption"] for r in rows)
@@ -310,7 +314,11 @@ def _results_and_figures(kind: str, folder: Path, scns: list[RunFolder], figures
         df = pd.read_csv(folder / "compare.csv")
         metrics = list(dict.fromkeys(df["metric"]))
         wide = _compare_wide(df)
-        res.table(wide, "Mean [95% CI] of each scenario; paired difference to the first [95% CI], * if it excludes 0")
+        warning = _comparability_warning(folder)
+        if warning:
+            res.p(f"**† {warning}**")
+        res.table(wide, "Mean [95% CI] of each scenario; paired difference to the first [95% CI], * if it excludes 0"
+                  + ("; † defined differently in the compared scenarios" if warning else ""))
     else:
         for x in scns:
             if (x.folder / "summary.csv").exists():
@@ -402,6 +410,15 @@ def _round(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(out[c]):
             out[c] = [_fmt(float(v)) for v in out[c]]
     return out
+
+
+def _comparability_warning(folder: Path) -> str:
+    """The warning compare.json gives when the compared scenarios define metrics differently."""
+    try:
+        doc = _read_json(folder / "compare.json")
+    except (OSError, ValueError):
+        return ""
+    return str((doc.get("comparability") or {}).get("warning") or "")
 
 
 def _compare_wide(df: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from . import (
     analytic,
     compare,
     describe,
+    invocation,
     metrics,
     plot,
     report,
@@ -57,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     out = getattr(args, "out", None)
     out_existed = bool(out) and os.path.exists(out)
     try:
-        return args.func(args)
+        status = args.func(args)
+        invocation.record(args, sys.argv[1:] if argv is None else argv)
+        return status
     except KeyboardInterrupt:
         if not out:
             print("sim: interrupted", file=sys.stderr)

@@ -20,6 +20,8 @@ def add(sub: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from ..experiments.compare import check_distinct_names, compare, wide
 
     loaded = load_checked(args.scenarios, a.overrides(args), args.horizon_days, args.reps, args.allow_large)
@@ -48,5 +50,10 @@ def command(args: argparse.Namespace) -> int:
     notes = [f"mean [95% CI]; difference to {res.names[0]} paired by replication, * when its 95% interval excludes zero",
              hidden_note(len(names), len(metrics)), f"written to {args.out}" if args.out else ""]
     con.print(f"[dim]{'; '.join(n for n in notes if n)}[/dim]")
+    if res.differences:
+        con.print("[bold yellow]† Not like for like: the metrics marked † are defined differently in these "
+                  "scenarios, so their differences are not only differences in performance:[/bold yellow]")
+        for d in res.differences:
+            con.print(f"[yellow]  † {escape(d.text())}[/yellow]")
     return 0
 

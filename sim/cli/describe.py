@@ -20,10 +20,11 @@ def add(sub: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """The hierarchy, staff, arrivals, mix and rules of a scenario, each parameter with its source."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..hierarchy import build_hierarchy
-    from ..provenance import parameter_table
+    from ..provenance import override_records, overrides_lines, parameter_table
 
     loaded = load(args.file, args.set, args.allow_large)
     sc = loaded.scenario
@@ -59,12 +60,18 @@ def command(args: argparse.Namespace) -> int:
         for row in mech_rows:
             mt.add_row(*row)
         con.print(mt)
+    records = override_records(args.file, args.set)
+    if records:
+        con.print("[bold magenta]Overridden on the command line (--set):[/bold magenta]")
+        for line in overrides_lines(records):
+            con.print(f"[magenta]  {escape(line)}[/magenta]")
     p = Table(title="Parameters and their sources", title_justify="left")
     p.add_column("parameter", overflow="fold", min_width=24)
     p.add_column("value", overflow="fold")
     p.add_column("source", overflow="fold")
-    for row in parameter_table(loaded.data):
-        style = "yellow" if row["assumption"] else ("red" if row["source"] == "(no source given)" else "")
+    for row in parameter_table(loaded.data, records):
+        style = ("magenta" if row["overridden"] else "yellow" if row["assumption"] else
+                 "red" if row["source"] == "(no source given)" else "")
         p.add_row(row["parameter"], str(row["value"]), row["source"], style=style)
     con.print(p)
     return 0

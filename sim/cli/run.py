@@ -35,7 +35,10 @@ def command(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     say_unstable(result)
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        from ..provenance import override_records
+
+        doc = {**result.to_json(), "overrides": override_records(args.scenario, a.overrides(args))}
+        print(json.dumps(doc, ensure_ascii=False))
         return 0
     names = list(result.summary["metric"])
     metrics = shown_metrics(names, args)

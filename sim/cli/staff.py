@@ -33,8 +33,12 @@ def add(sub: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """Run the search and print the frontier it explored and the chosen staffing."""
-    from ..experiments.staff import staff
+    """Run the search; print the planner's answer (baseline, cheapest feasible staffing, change, cost)
+    and the frontier it explored."""
+    from rich.markup import escape
+
+    from ..experiments.staff import Target, staff
+    from ..experiments.staffing_answer import answer_lines
     from ..experiments.sweep import PointsFailed
     from ..results import prepare_out
 
@@ -43,32 +47,48 @@ def command(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         with bar:
-            frontier, chosen = staff(args.scenario, args.vary, args.target, args.reps, args.seed, costs=args.cost,
-                                     horizon_days=args.horizon_days, overrides=a.overrides(args), workers=args.workers,
-                                     retries=args.retries, search=args.search, out=out, progress=advance,
-                                     **a.executor(args))
+            result = staff(args.scenario, args.vary, args.target, args.reps, args.seed, costs=args.cost,
+                           horizon_days=args.horizon_days, overrides=a.overrides(args), workers=args.workers,
+                           retries=args.retries, search=args.search, out=out, progress=advance, **a.executor(args))
     except PointsFailed as exc:
         print(f"sim staff: {exc}", file=sys.stderr)
         return 1
+    frontier, chosen = result
+    answer = result.answer
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"frontier": json.loads(frontier.to_json(orient="records")), "chosen": chosen,
-                          "targets": args.target}, ensure_ascii=False))
+                          "targets": args.target, "answer": answer.to_json() if answer else None},
+                         ensure_ascii=False))
         return 0
-    t = table(f"Staffing frontier explored ({len(frontier)} points; targets: {', '.join(args.target)} "
-              f"on the 95% confidence bound)", [short_column(c) for c in frontier.columns], left=0,
-              unbroken=list(frontier.columns).index("cost"))
+    con = console()
+    if answer is not None:
+        con.print(f"[bold]{escape(answer.scenario)}: targets {', '.join(answer.targets)} on the 95% confidence bound, "
+                  f"{answer.reps} replications, seed {answer.seed}[/bold]")
+        for line in answer_lines(answer):
+            style = "bold green" if line.startswith("Answer") else ("yellow" if line.startswith("Note") else "")
+            con.print(f"[{style}]{escape(line)}[/{style}]" if style else escape(line))
+    targets = {t.metric: t for t in (Target.parse(x) for x in args.target)}
+    columns = list(frontier.columns)
+    t = table(f"Staffing points explored ({len(frontier)}; cost in {frontier.attrs.get('cost_unit', 'yuan a year')})",
+              [short_column(c) for c in columns], left=0, unbroken=columns.index("cost"))
     for row in frontier.itertuples(index=False):
         style = "bold green" if row.chosen else ("" if row.feasible else "dim")
-        t.add_row(*[fmt(v) for v in row], style=style)
-    con = console()
+        t.add_row(*[_cell(c, v, targets) for c, v in zip(columns, row)], style=style)
     con.print(t)
     if chosen is None:
         con.print("[red]no staffing in the ranges meets every target[/red]")
-    else:
-        keys = ", ".join(f"{k}={v}" for k, v in chosen.items()
-                         if k in frontier.columns[: list(frontier.columns).index("cost")])
-        con.print(f"[bold]chosen:[/bold] {keys} (cost {fmt(chosen['cost'])}, "
-                  f"{frontier.attrs.get('cost_unit', 'yuan a year')})")
     con.print(f"[dim]{elapsed:.1f} s{'; written to ' + str(out) if out else ''}[/dim]")
     return 0 if chosen is not None else 1
+
+
+def _cell(column: str, value: Any, targets: dict[str, Any]) -> str:
+    """A frontier cell; a confidence bound with the digits that show which side of its target it is on."""
+    from ..experiments.staffing_answer import bound_text
+
+    metric, _, stat = column.rpartition(".")
+    if stat in ("ci_low", "ci_high") and metric in targets and isinstance(value, float):
+        return bound_text(value, targets[metric].value)
+    if column == "cost" and isinstance(value, float) and value == value:
+        return f"{value:,.0f}"
+    return fmt(value)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..format import fmt
+from .comparability import Difference, affected, differences, warning_text
 from .inputs import ScenarioLike, resolve_base, scenario_of
 from .replicate import RunResult, execute, make_tasks
 from .stats import paired_difference
@@ -32,11 +33,28 @@ class CompareResult:
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
 
+    @property
+    def differences(self) -> list[Difference]:
+        """Every difference in how the compared scenarios define their metrics (empty: like for like)."""
+        return differences([r.scenario for r in self.results], [r.horizon_days for r in self.results])
+
+    @property
+    def warning(self) -> str:
+        """The comparability warning ('' when every metric means the same in every scenario)."""
+        return warning_text(self.differences)
+
+    def comparability(self) -> dict[str, Any]:
+        """For JSON and manifests: whether the comparison is like for like, and every difference."""
+        diffs = self.differences
+        return {"comparable": not diffs, "differences": [d.to_json() for d in diffs], "warning": self.warning}
+
     def table(self) -> pd.DataFrame:
-        """Long table: scenario, metric, mean, ci_low, ci_high, n, and the paired difference to the first."""
+        """Long table: scenario, metric, mean, ci_low, ci_high, n, the paired difference to the first, and
+        ``definition_differs`` (the metric is defined differently in the compared scenarios)."""
         import pandas as pd
 
         base = self.results[0]
+        diffs = self.differences
         rows = []
         for res in self.results:
             for row in res.summary.itertuples():
@@ -45,7 +63,8 @@ class CompareResult:
                 significant = bool(d[1] > 0 or d[2] < 0) if d[3] > 1 else False
                 rows.append({"scenario": res.scenario.name, "metric": row.metric, "mean": row.mean, "ci_low": row.ci_low,
                              "ci_high": row.ci_high, "n": row.n, "diff": d[0], "diff_ci_low": d[1], "diff_ci_high": d[2],
-                             "significant": significant if res is not base else False})
+                             "significant": significant if res is not base else False,
+                             "definition_differs": affected(row.metric, diffs)})
         return pd.DataFrame(rows)
 
     def wide_table(self, metrics: Sequence[str] | None = None, *, labels: bool = False,
@@ -56,13 +75,14 @@ class CompareResult:
     def to_json(self) -> dict:
         t = self.table()
         out: dict = {"baseline": self.names[0], "replications": len(self.results[0].records), "seed": self.results[0].seed,
-                     "scenarios": {}}
+                     "comparability": self.comparability(), "scenarios": {}}
         for name, grp in t.groupby("scenario", sort=False):
             out["scenarios"][name] = {
                 r.metric: {k: (None if (isinstance(v, float) and v != v) else v) for k, v in
                            (("mean", r.mean), ("ci_low", r.ci_low), ("ci_high", r.ci_high), ("n", int(r.n)),
                             ("diff", r.diff), ("diff_ci_low", r.diff_ci_low), ("diff_ci_high", r.diff_ci_high),
-                            ("significant", bool(r.significant)))}
+                            ("significant", bool(r.significant)),
+                            ("definition_differs", bool(r.definition_differs)))}
                 for r in grp.itertuples()}
         return out
 
@@ -118,7 +138,8 @@ def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bo
          percent: bool = False) -> pd.DataFrame:
     """The long comparison table (``compare.csv``) as one row per metric: ``mean [95% CI]`` per
     scenario and, after each scenario but the first, ``diff [95% CI]`` to the first, marked ``*``
-    when the paired interval excludes zero. ``metrics`` picks and orders rows (default: all);
+    when the paired interval excludes zero; a metric defined differently in the scenarios
+    (column ``definition_differs``) is marked ``†``. ``metrics`` picks and orders rows (default: all);
     ``labels`` puts the catalogue's short labels in the metric column; ``percent`` shows shares
     and utilisations as percentages."""
     import pandas as pd
@@ -129,9 +150,11 @@ def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bo
     names = list(dict.fromkeys(long["scenario"]))
     order = list(metrics) if metrics is not None else list(dict.fromkeys(long["metric"]))
     by = {(r["metric"], r["scenario"]): r for r in long.to_dict("records")}
+    differs = set(long.loc[long["definition_differs"].astype(bool), "metric"]) if "definition_differs" in long else set()
     rows = []
     for metric in order:
-        row: dict[str, str] = {"metric": catalogue.short_label(metric) if labels else str(metric)}
+        label = catalogue.short_label(metric) if labels else str(metric)
+        row: dict[str, str] = {"metric": f"{label} {DAGGER}" if metric in differs else label}
         for i, n in enumerate(names):
             r = by.get((metric, n))
             diff = f"{n} − {names[0]}"
@@ -152,6 +175,9 @@ def wide(long: pd.DataFrame, metrics: Sequence[str] | None = None, *, labels: bo
                              f"{text(r['diff_ci_high'], True)}]{star}")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+DAGGER = "†"
 
 
 def check_distinct_names(names: Sequence[str]) -> None:

@@ -30,6 +30,7 @@ from ..scenario.loader import Problem, parse_value
 from ..scenario.schema import Scenario
 from .executors import DEFAULT_RETRIES, Executor, executor_session
 from .inputs import Base, resolve_base
+from .staffing_answer import StaffResult, evaluate_answer_points, planner_answer
 from .sweep import PointsFailed, evaluate_points, grid_points, point_summary
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
@@ -242,10 +243,13 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
           overrides: Mapping[str, Any] | Sequence[str] | None = None, workers: int = 1,
           executor: Executor | str | None = None, scheduler: Any = None, retries: int = DEFAULT_RETRIES,
           search: str = "auto", out: str | Path | None = None,
-          progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+          progress: Callable[[int], None] | None = None) -> StaffResult:
     """Find the cheapest staffing meeting every target on its confidence bound.
 
-    Returns the frontier table (every point explored: the varied keys, ``cost``, per target
+    Current staffing (the scenario's own values of the varied keys) is evaluated too, with the
+    same seeds, as the baseline of the planner's answer (``result.answer``, a
+    :class:`~sim.experiments.staffing_answer.StaffingAnswer`; ``answer.json`` with ``out``).
+    Returns, unpacking as a pair, the frontier table (every point explored: the varied keys, ``cost``, per target
     ``<metric>.mean`` and ``<metric>.ci_low`` (plus ``.ci_high`` for ``<=`` targets),
     ``feasible``, ``chosen``) and the chosen point as a dict (None if nothing feasible).
     With ``out``, evaluated points are kept in ``out/points`` and reused by a rerun.
@@ -277,14 +281,18 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
             _marginal(ev, axes)
         else:
             raise ValueError(f"unknown search {search!r}: auto, bisection, marginal or exhaustive")
+        evaluated = evaluate_answer_points(ev, base.scenario, keys, axes)
     table, chosen = frontier_table(ev)
     priced = all(k in cost_map or (k.split(".")[0] == "roles" and len(k.split(".")) >= 3 and k.split(".")[1] in
                                    base.scenario.roles and base.scenario.roles[k.split(".")[1]].cost_per_year is not None)
                  for k in keys)
     table.attrs["cost_unit"] = "yuan a year" if priced else "head count (no --cost or cost_per_year for some keys)"
+    answer = planner_answer(base.scenario, keys, axes, tgs, evaluated, chosen, cost_unit=table.attrs["cost_unit"],
+                            reps=reps, seed=seed)
     if out:
-        from ..results import write_staff
+        from ..results import atomic_write_json, write_staff
 
         write_staff(out, table, chosen, base, targets=[str(t) for t in tgs], reps=reps, seed=seed,
                     horizon_days=horizon_days, search=search)
-    return table, chosen
+        atomic_write_json(Path(out) / "answer.json", answer.to_json())
+    return StaffResult(table, chosen, answer)

@@ -122,7 +122,8 @@ def write_compare(out: str | Path, res: Any, loaded: list[Any], *, force: bool =
             _write_run_tables(d, r, summary_csv=False)
             atomic_write_json(d / "manifest.json", manifest("run", ld, seed=r.seed, reps=len(r.records),
                                                             horizon_days=r.horizon_days))
-        atomic_write_json(tmp / "manifest.json", manifest("compare", scenarios=[r.scenario.name for r in res.results]))
+        atomic_write_json(tmp / "manifest.json", manifest("compare", scenarios=[r.scenario.name for r in res.results],
+                                                          comparability=res.comparability()))
     return Path(out)
 
 
