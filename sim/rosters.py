@@ -23,9 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
 HOURS_PER_WEEK = 168.0
 
 
-def on_duty_count(staff: int, availability: float) -> int:
-    """Staff actually on duty when a share ``availability`` of ``staff`` turns up (rounded half up)."""
-    return int(math.floor(staff * availability + 0.5))
+def on_duty_split(staff: float, share: float) -> tuple[int, float]:
+    """``staff x share`` people on duty as (whole people, fraction of one more): no rounding.
+
+    Within each shift the whole people work all of it and one more person the fraction of
+    it, so every extra member, and every bit of availability, adds on-duty hours.
+    """
+    x = staff * share
+    k = math.floor(x + 1e-9)
+    f = x - k
+    return int(k), (0.0 if f < 1e-9 else f)
 
 
 @dataclass(frozen=True)
@@ -110,20 +117,35 @@ class WeeklyProfile:
 
 
 def weekly_profile(role: "Role") -> WeeklyProfile:
-    """The role's on-duty head-count over the week, after availability."""
+    """The role's on-duty head-count over the week, after availability (and hours a week).
+
+    ``staff x availability`` is not rounded: within each shift (each day for ``always``)
+    floor(staff x availability) people are on duty throughout and one more for the first
+    fractional share of it, so the on-duty staff-hours of a week are exactly staff x
+    availability x rostered hours. A whole number of people on duty gives the plain roster.
+    """
     staff = role.staff_per_unit
+    share = role.on_duty_share()
     if role.roster == "always":
-        return WeeklyProfile(((0.0, on_duty_count(staff, role.on_duty_share())),))
-    roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+        whole, frac = on_duty_split(staff, share)
+        if not frac:
+            return WeeklyProfile(((0.0, whole),))
+        pieces = [(d * 24.0, (d + 1) * 24.0, whole, frac) for d in range(7)]
+    else:
+        roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+        pieces = []
+        for shift in roster.shifts:
+            whole, frac = on_duty_split(staff if shift.staff is None else shift.staff, share)
+            for day in shift.days:
+                d = WEEKDAYS.index(day) * 24.0
+                pieces.append((d + shift.start, d + shift.end, whole, frac))
     edges = {0.0}
     spans: list[tuple[float, float, int]] = []
-    for shift in roster.shifts:
-        count = on_duty_count(staff if shift.staff is None else shift.staff, role.on_duty_share())
-        for day in shift.days:
-            d = WEEKDAYS.index(day) * 24.0
-            a, b = d + shift.start, d + shift.end
-            for lo, hi in ((a, min(b, HOURS_PER_WEEK)), (0.0, b - HOURS_PER_WEEK)):  # wrap Sunday night
-                if hi > lo:
+    for a, b, whole, frac in pieces:
+        parts = [(a, b, whole)] if not frac else [(a, a + frac * (b - a), whole + 1), (a + frac * (b - a), b, whole)]
+        for pa, pb, count in parts:
+            for lo, hi in ((pa, min(pb, HOURS_PER_WEEK)), (max(pa - HOURS_PER_WEEK, 0.0), pb - HOURS_PER_WEEK)):
+                if hi > lo:  # the second pair wraps Sunday night round to Monday
                     spans.append((lo, hi, count))
                     edges.update((lo, hi))
     cuts = sorted(e for e in edges if e < HOURS_PER_WEEK)

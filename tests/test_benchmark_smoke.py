@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from plain_simpy_ladder import run_simpy  # noqa: E402
 
+from sim.metrics import OffDutyWork  # noqa: E402
+
 LADDER = ROOT / "tests" / "scenarios" / "ladder.yaml"
 FANGXING = ROOT / "scenarios" / "fangxing.yaml"
 
@@ -50,13 +52,17 @@ def test_plain_simpy_and_sim_agree_on_the_ladder() -> None:
     assert half < 0.1 * b.mean()  # the check has teeth: the interval is narrower than 10% of the mean
 
 
-def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
-    """SimPy's own resources: every release is an event; partial rosters use blocker requests."""
+def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmup: float = 0.0) -> list[simpy.Resource]:
+    """SimPy's own resources: every release is an event; partial rosters use blocker requests.
+    Each carries the same overtime tracker as the engine's (the case process reports to it)."""
     cap = max(profile.peak, 1)
     if profile.constant or profile.on_off:
-        return [simpy.Resource(env, capacity=cap) for _ in range(n)]
-    resources = [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
-    env.process(_blocker_roster(env, resources, profile))
+        resources = [simpy.Resource(env, capacity=cap) for _ in range(n)]
+    else:
+        resources = [simpy.PriorityResource(env, capacity=cap) for _ in range(n)]
+        env.process(_blocker_roster(env, resources, profile))
+    for r in resources:
+        r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)
     return resources
 
 

@@ -33,7 +33,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     met = m.metrics
     counted = t0 >= m.warmup
     if counted:
-        met.arrived += 1
+        met.arrive(cid, t0, sev)
     met.open_now += 1
     escalated = met.escalated
     levels = m.levels
@@ -87,15 +87,22 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             met.wait_n[li] += 1
         busy = met.busy_time[li]
         busy.start(now)
+        off = res.off_duty  # None unless the head-count changes over the week
+        if off is not None:
+            off.start(now)
         if deadline is not None and now + dur > deadline:
             yield env.timeout(deadline - now)
             busy.end(env.now)
+            if off is not None:
+                off.end(env.now)
             res.release(req)
             if counted:
                 escalated[DEADLINE][li] += 1
             continue
         yield env.timeout(dur)
         busy.end(env.now)
+        if off is not None:
+            off.end(env.now)
         res.release(req)
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
@@ -110,8 +117,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 yield env.timeout(m.report_back)
             met.open_now -= 1
             if counted:
-                days = (env.now - t0) / 24.0
-                met.record_settlement(li, days, li <= m.ceiling_index[sev], m.targets[sev])
+                met.record_settlement(cid, li, env.now, li <= m.ceiling_index[sev])
             if m.cases is not None:
                 m.close_record(cid, li, "settled")
             return
@@ -124,8 +130,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             escalated[CEILING if above else FAILED][li] += 1
     met.open_now -= 1
     if counted:
-        met.unresolved += 1
-        met.closed += 1
+        met.record_unresolved(cid)
     if m.cases is not None:
         m.close_record(cid, len(m.levels) - 1, "unresolved")
 
@@ -137,6 +142,6 @@ def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settl
     met = m.metrics
     met.open_now -= 1
     if counted:
-        met.record_settlement(settler.slot, (m.env.now - t0) / 24.0, li <= m.ceiling_index[sev], m.targets[sev])
+        met.record_settlement(cid, settler.slot, m.env.now, li <= m.ceiling_index[sev])
     if m.cases is not None:
         m.close_record_at(cid, settler.label, "settled")

@@ -67,15 +67,17 @@ class Model:
         sevs = scenario.severities
         ctx = Context(self.env, seed, rep, self.warmup, tuple(scenario.level_names), tuple(sevs),
                       tuple(scenario.categories), scenario.hours_per_unit,
-                      make_resource=lambda profile: make_resources(self.env, 1, profile)[0])
+                      make_resource=lambda profile: make_resources(self.env, 1, profile, self.warmup)[0])
         self.mechanisms: tuple[Runtime, ...] = tuple(m.runtime(scenario, ctx) for m in mechanisms.used(scenario))
         hooks = [rt.hooks() for rt in self.mechanisms]
         self.settlers: tuple[tuple[Settler, ...], ...] = tuple(h.settlers for h in hooks)  # per runtime
         n_settlers = sum(len(s) for s in self.settlers)
-        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers)
         self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
         self.targets = [scenario.target_for(s) for s in sevs]
-        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks, make_resources)
+        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers,
+                               severities=tuple(sevs), target_days=tuple(self.targets))
+        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks,
+                                                               lambda env, n, p: make_resources(env, n, p, self.warmup))
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None
@@ -157,8 +159,12 @@ class Model:
         sink = MetricSink()
         duty = [lv.profile.on_duty_hours(self.warmup, end) * len(lv.resources) for lv in self.levels]
         roles = [lv.role for lv in self.scenario.levels.values()]
+        off = [_off_duty_hours(lv.resources, end) for lv in self.levels]
+        sc = self.scenario
+        persons = [float(sum(sc.roles[r].staff_per_unit for r in (lv.role, *lv.volunteers)) * n)
+                   for lv, n in zip(sc.levels.values(), self.hierarchy.counts)]
         met = self.metrics
-        met.report(sink, roles, duty, any(t is not None for t in self.targets), self.scenario.households, end)
+        met.report(sink, roles, duty, any(t is not None for t in self.targets), sc.households, end, off, persons)
         closed = met.closed
         for runtime, settlers in zip(self.mechanisms, self.settlers):
             for settler in settlers:
@@ -188,6 +194,17 @@ class Model:
                 extra["case_files"] = self.spool.files
         return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
                                  unstable_level=self.metrics.unstable_level, extra=extra)
+
+
+def _off_duty_hours(resources: list[Any], end: float) -> float:
+    """Staff-hours worked beyond the staff on duty (overtime) at these resources after the warm-up."""
+    total = 0.0
+    for r in resources:
+        off = r.off_duty
+        if off is not None:
+            off.advance(end)
+            total += off.area
+    return total
 
 
 def single_run(scenario: Scenario, seed: int, rep: int = 0, *, horizon_days: float | None = None,

@@ -137,8 +137,13 @@ class DeskRuntime(CaseFilter):
                 self.visits += 1
                 self.wait_sum += now - arrive
             self.busy_time.start(now)
+            off = self.resource.off_duty
+            if off is not None:
+                off.start(now)
             yield env.timeout(dur)
             self.busy_time.end(env.now)
+            if off is not None:
+                off.end(env.now)
         return self.outcome.next() < self.settle[sev]
 
     def report(self, sink: "MetricSink", end: float) -> None:
@@ -147,7 +152,12 @@ class DeskRuntime(CaseFilter):
         duty = self.profile.on_duty_hours(self.warmup, end)
         sink.put(f"cases.{self.label}", float(self.visits))
         sink.put(f"wait_hours.{self.label}", self.wait_sum / self.visits if self.visits else nan)
-        sink.put(f"utilisation.{self.label}", self.busy_time.area / duty if duty > 0 else nan)
+        off = self.resource.off_duty
+        overtime = 0.0
+        if off is not None:
+            off.advance(end)
+            overtime = off.area
+        sink.put(f"utilisation.{self.label}", min(1.0, (self.busy_time.area - overtime) / duty) if duty > 0 else nan)
 
 
 class Desks:

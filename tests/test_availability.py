@@ -1,0 +1,48 @@
+"""Part-time availability acts continuously: every extra person, every bit of availability, adds on-duty hours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.engine.model import single_run
+from sim.rosters import HOURS_PER_WEEK, weekly_profile
+from sim.scenario import load_scenario
+from sim.scenario.schema import Role
+
+FANGXING = Path(__file__).resolve().parent.parent / "scenarios" / "fangxing.yaml"
+
+
+@pytest.mark.parametrize("roster", ["always", "office"])
+@pytest.mark.parametrize("staff", [1, 2, 3, 4, 5, 6, 7])
+@pytest.mark.parametrize("availability", [0.35, 0.5, 0.05, 1.0])
+def test_on_duty_hours_of_a_week_are_staff_times_availability_times_rostered_hours(roster, staff, availability):
+    role = Role(staff_per_unit=staff, roster=roster, availability=availability)
+    hours = weekly_profile(role).on_duty_hours(0.0, HOURS_PER_WEEK)
+    assert hours == pytest.approx(staff * availability * role.rostered_hours(), rel=1e-12, abs=1e-9)
+
+
+def test_each_extra_person_adds_capacity():
+    hours = [weekly_profile(Role(staff_per_unit=n, roster="office", availability=0.35)).on_duty_hours(0.0, 168.0)
+             for n in range(2, 8)]
+    assert all(b > a for a, b in zip(hours, hours[1:]))
+
+
+def test_hours_per_week_are_not_rounded():
+    role = Role(staff_per_unit=3, roster="office", hours_per_week=6.0)  # 18 of 40 rostered hours
+    assert weekly_profile(role).on_duty_hours(0.0, HOURS_PER_WEEK) == pytest.approx(18.0, rel=1e-12)
+
+
+def test_full_availability_keeps_the_plain_roster():
+    assert weekly_profile(Role(staff_per_unit=3, roster="always")).steps == ((0.0, 3),)
+    office = weekly_profile(Role(staff_per_unit=2, roster="office")).steps
+    assert {c for _, c in office} == {0, 2}
+
+
+def test_staffing_rows_differ_for_two_three_and_four_grid_workers():
+    """Before, 2, 3 and 4 grid workers at availability 0.35 all put one person on duty: identical rows."""
+    results = [single_run(load_scenario(FANGXING, {"roles.grid_worker.staff_per_unit": n}), 7, 0,
+                          horizon_days=90.0).metrics for n in (2, 3, 4)]
+    waits = [r["wait_hours.grid"] for r in results]
+    assert waits[0] > waits[1] > waits[2], waits
