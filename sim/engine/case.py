@@ -54,7 +54,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
         req = res.request()
-        if lv.respond is not None and not (yield from lv.respond(li, req, counted)):
+        if lv.respond is not None and not (yield from lv.respond(li, req, counted,
+                                                                 lv.profile if lv.closed_hours else None)):
             continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:

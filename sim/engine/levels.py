@@ -93,4 +93,8 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
             (lv_rt.hooks.before if settler.before else lv_rt.hooks.after).append(settler)
         for li, wait in h.respond:
             levels[li].respond = wait
+    for li, lv_rt in enumerate(levels):  # a desk taking a level's cases instead of its staff keeps its response time
+        if lv_rt.respond is not None and lv_rt.hooks is not None:
+            for desk in lv_rt.hooks.before:
+                desk.respond = (li, lv_rt.respond)
     return levels

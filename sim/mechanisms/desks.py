@@ -119,13 +119,19 @@ class DeskRuntime(CaseFilter):
         self.visits = 0
         self.wait_sum = 0.0
         self.busy_time = ctx.busy_time()
+        self.respond: tuple[int, Any] | None = None  # (level, hand-over wait) when the level's closed loop applies
 
     def visit(self, sev: int, counted: bool) -> Iterator[Any]:
-        """Queue for the desk's shared staff, be handled, return whether the case is settled."""
+        """Queue for the desk's shared staff, be handled, return whether the case is settled
+        (False too when a closed loop sends the case on up because handling starts too late)."""
         env = self.env
         arrive = env.now
         dur = self.durations.next(sev)
         with self.resource.request() as req:
+            if self.respond is not None:
+                li, wait = self.respond
+                if not (yield from wait(li, req, counted, self.profile if self.closed_hours else None)):
+                    return False
             yield req
             now = env.now
             if self.closed_hours:
