@@ -189,3 +189,77 @@ def _count_at(profile: WeeklyProfile, t: float) -> int:
         if s <= t % HOURS_PER_WEEK:
             count = c
     return count
+
+
+class DailyTurnout:
+    """Volunteers of one role at one unit who turn out day by day: each of ``staff`` comes on a
+    given day with probability ``share`` and then works the role's rostered hours of that day,
+    so the expected hours equal the stated ones while the head-count varies from day to day.
+
+    Days are drawn in order, a year at a time, from the caller's random stream (reproducible
+    whatever order the days are asked in).
+    """
+
+    BLOCK = 366
+
+    def __init__(self, shape: WeeklyProfile, staff: int, share: float, rng: object):
+        self.shape = shape  # one member's rostered hours: 1 on duty, 0 off
+        self.staff = staff
+        self.share = share
+        self.rng = rng
+        self.days: list[int] = []
+
+    def on_day(self, day: int) -> int:
+        """Members turning out on day ``day`` (0 = the first day of the run)."""
+        while day >= len(self.days):
+            self.days.extend(int(k) for k in self.rng.binomial(self.staff, self.share, self.BLOCK))  # type: ignore[attr-defined]
+        return self.days[day]
+
+
+class TurnoutProfile:
+    """A level's head-count: its staff's weekly profile plus volunteers drawn day by day.
+
+    Answers what the engine asks of a :class:`WeeklyProfile` (``peak``, ``constant``,
+    ``on_off``, ``count_at``, ``next_change``, ``next_on_duty``, ``on_duty_hours``, ``times``).
+    """
+
+    def __init__(self, base: WeeklyProfile, turnouts: tuple[DailyTurnout, ...], factor: int = 1):
+        self.base = base
+        self.turnouts = turnouts
+        self.factor = factor  # units sharing one queue
+
+    @property
+    def peak(self) -> int:
+        return self.base.peak + self.factor * sum(t.staff * t.shape.peak for t in self.turnouts)
+
+    constant = False
+    on_off = False
+
+    def count_at(self, t: float) -> int:
+        day = int(t // 24.0)
+        return self.base.count_at(t) + self.factor * sum(t_.on_day(day) * t_.shape.count_at(t) for t_ in self.turnouts)
+
+    def next_change(self, t: float) -> float:
+        nxt = min(self.base.next_change(t), *(v.shape.next_change(t) for v in self.turnouts))
+        midnight = (math.floor(t / 24.0) + 1) * 24.0
+        return nxt if nxt < midnight else midnight
+
+    def next_on_duty(self, t: float) -> float:
+        while self.count_at(t) == 0:
+            t = self.next_change(t)
+        return t
+
+    def on_duty_hours(self, start: float, end: float) -> float:
+        total = self.base.on_duty_hours(start, end)
+        if end <= start:
+            return total
+        for day in range(int(start // 24.0), int(math.ceil(end / 24.0))):
+            a, b = max(start, day * 24.0), min(end, day * 24.0 + 24.0)
+            for v in self.turnouts:
+                k = v.on_day(day)
+                if k and b > a:
+                    total += self.factor * k * v.shape.on_duty_hours(a, b)
+        return total
+
+    def times(self, factor: int) -> "TurnoutProfile":
+        return TurnoutProfile(self.base.times(factor), self.turnouts, self.factor * factor)

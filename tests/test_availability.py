@@ -46,3 +46,29 @@ def test_staffing_rows_differ_for_two_three_and_four_grid_workers():
                           horizon_days=90.0).metrics for n in (2, 3, 4)]
     waits = [r["wait_hours.grid"] for r in results]
     assert waits[0] > waits[1] > waits[2], waits
+
+
+def test_volunteers_turn_out_day_by_day_with_the_stated_mean():
+    from sim.engine.model import Model
+    from sim.rosters import TurnoutProfile
+
+    sc = load_scenario(FANGXING)
+    m = Model(sc, 7, 0)
+    profiles = [lv.profile for lv in m.levels if isinstance(lv.profile, TurnoutProfile)]
+    assert profiles, "Fangxing's volunteers join a level"
+    profile = profiles[0]
+    (turnout,) = profile.turnouts
+    days = 2000
+    counts = [turnout.on_day(d) for d in range(days)]
+    assert len(set(counts)) > 1  # turn-out varies from day to day
+    assert sum(counts) / days == pytest.approx(turnout.staff * turnout.share, rel=0.05)
+    level = next(lv for lv in m.levels if lv.profile is profile)
+    role = sc.roles[sc.levels[level.name].volunteers[0]]
+    weeks = days / 7
+    base = profile.base.on_duty_hours(0.0, days * 24.0) / weeks
+    volunteer_hours = profile.on_duty_hours(0.0, days * 24.0) / weeks - base
+    expected = role.staff_per_unit * role.on_duty_share() * role.rostered_hours() * profile.factor
+    assert volunteer_hours == pytest.approx(expected, rel=0.05)
+    # the draws come from the mechanism's own stream: another replication draws other days
+    other = [lv.profile for lv in Model(sc, 7, 1).levels if isinstance(lv.profile, TurnoutProfile)][0].turnouts[0]
+    assert [other.on_day(d) for d in range(60)] != counts[:60]

@@ -68,28 +68,26 @@ def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, war
 
 def _blocker_roster(env: simpy.Environment, resources: list[simpy.PriorityResource], profile: WeeklyProfile):
     """The textbook roster: (peak - on duty) places of every resource held by high-priority
-    "off duty" requests, week after week; never pre-empts work in hand."""
+    "off duty" requests, at every change of the head-count; never pre-empts work in hand."""
     peak = max(profile.peak, 1)
     held: list[list[simpy.resources.resource.Request]] = [[] for _ in resources]
-    week = 0
+    t = 0.0
     while True:
-        for start, count in profile.steps:
-            t = week * HOURS_PER_WEEK + start
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            need = peak - count
-            for res, reqs in zip(resources, held):
-                while len(reqs) < need:
-                    reqs.append(res.request(priority=-1))
-                while len(reqs) > need:
-                    pending = [r for r in reqs if not r.triggered]
-                    req = pending[-1] if pending else reqs[-1]
-                    reqs.remove(req)
-                    if req.triggered:
-                        res.release(req)
-                    else:
-                        req.cancel()
-        week += 1
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        need = peak - profile.count_at(t)
+        for res, reqs in zip(resources, held):
+            while len(reqs) < need:
+                reqs.append(res.request(priority=-1))
+            while len(reqs) > need:
+                pending = [r for r in reqs if not r.triggered]
+                req = pending[-1] if pending else reqs[-1]
+                reqs.remove(req)
+                if req.triggered:
+                    res.release(req)
+                else:
+                    req.cancel()
+        t = profile.next_change(t)
 
 
 def _run_counting(scenario, days: float):
