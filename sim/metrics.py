@@ -283,7 +283,7 @@ class Metrics:
         n_levels = len(self.levels)
         off_duty_hours = off_duty_hours or [0.0] * n_levels
         persons = persons or [0.0] * n_levels
-        nan = float("nan")
+        nan = math.nan  # one object: metric dicts with NaN compare equal
         days = (self.horizon - self.warmup) / 24.0
         years = (end - self.warmup) / (24.0 * 365.0)
         per_1000 = 1000.0 / households / years if years > 0 else nan

@@ -128,30 +128,31 @@ class DeskRuntime(CaseFilter):
         env = self.env
         arrive = env.now
         dur = self.durations.next(sev)
-        with self.resource.request() as req:
-            if self.respond is not None:
-                li, wait = self.respond
-                if not (yield from wait(li, req, counted, self.profile if self.closed_hours else None)):
-                    return False
-            yield req
-            now = env.now
-            granted = now
-            if self.closed_hours:
-                opens = self.profile.next_on_duty(now)
-                if opens > now:
-                    yield env.timeout(opens - now)
-                    now = opens
-            if counted:
-                self.visits += 1
-                self.wait_sum += now - arrive
-            self.busy_time.start(now)
-            off = self.resource.off_duty
-            if off is not None:
-                off.start(now)
-            yield env.timeout(dur)
-            self.busy_time.end(env.now)
-            if off is not None:
-                off.end(env.now)
+        req = self.resource.request()  # released below (a late hand-over sent up is cancelled by the closed loop)
+        if self.respond is not None:
+            li, wait = self.respond
+            if not (yield from wait(li, req, counted, self.profile if self.closed_hours else None)):
+                return False
+        yield req
+        now = env.now
+        granted = now
+        if self.closed_hours:
+            opens = self.profile.next_on_duty(now)
+            if opens > now:
+                yield env.timeout(opens - now)
+                now = opens
+        if counted:
+            self.visits += 1
+            self.wait_sum += now - arrive
+        self.busy_time.start(now)
+        off = self.resource.off_duty
+        if off is not None:
+            off.start(now)
+        yield env.timeout(dur)
+        self.busy_time.end(env.now)
+        if off is not None:
+            off.end(env.now)
+        self.resource.release(req)
         self.last_visit = (now, now - granted)  # read by a case trace as soon as this returns
         return self.outcome.next() < self.settle[sev]
 
