@@ -29,6 +29,7 @@ PER_DAY = "cases a day"
 PER_1000_HH_YEAR = "cases per 1,000 households a year"
 FLAG = "0 or 1"
 RATIO = "busy hours per on-duty hour"
+HOURS_PER_PERSON_WEEK = "hours per person a week"
 
 _PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 
@@ -104,14 +105,28 @@ METRICS: tuple[Metric, ...] = (
     _share("unresolved_share", "share of closed cases that left the top level unsettled", headline=True,
            short="unresolved"),
     # ---- time
-    _time("days_to_settle.mean", "mean days from arrival to settlement of settled cases", DAYS, headline=True,
-          short="days mean"),
-    _time("days_to_settle.p50", "median days from arrival to settlement of settled cases (log-binned histogram, "
-          "0.5% resolution)", DAYS, headline=True, short="days p50"),
-    _time("days_to_settle.p90", "90th percentile of days from arrival to settlement of settled cases (log-binned "
-          "histogram, 0.5% resolution)", DAYS, headline=True, short="days p90"),
-    _share("within_target_share", "share of closed cases settled within the target days of their severity",
+    _time("days_to_settle.mean", "mean days from arrival to settlement of the cases settled by the end of the run "
+          "(closed cases only: open cases are not in it)", DAYS, headline=True, short="days mean"),
+    _time("days_to_settle.p50", "median days from arrival to settlement, cases still open at the end censored at "
+          "their age (actuarial life table on the log-binned histogram, 0.5% resolution; unresolved cases left "
+          "out); NaN when fewer than half can be shown settled by the end", DAYS, headline=True, short="days p50"),
+    _time("days_to_settle.p90", "90th percentile of days from arrival to settlement, cases still open at the end "
+          "censored at their age (actuarial life table on the log-binned histogram; unresolved cases left out); "
+          "NaN when fewer than 90% can be shown settled by the end", DAYS, headline=True, short="days p90"),
+    _time("days_to_settle_closed.p50", "median days from arrival to settlement of settled cases only (open cases "
+          "ignored: too low when cases pile up)", DAYS, short="days p50 (closed)"),
+    _time("days_to_settle_closed.p90", "90th percentile of days from arrival to settlement of settled cases only "
+          "(open cases ignored: too low when cases pile up)", DAYS, short="days p90 (closed)"),
+    _share("within_target_share.<severity>", "of the cases of severity {name} whose target date passed by the end "
+           "of the run, the share settled within the target (settled late, unresolved or still open = missed)",
+           short="within target {name}"),
+    _share("within_target_share_closed", "share of closed cases settled within the target days of their severity "
+           "(open cases ignored: too high when cases pile up)", short="within target (closed)"),
+    _share("within_target_share", "of the cases whose target date passed by the end of the run, the share settled "
+           "within the target days of their severity (settled late, unresolved or still open = missed)",
            headline=True, short="within target"),
+    _count("open_past_target", "cases still open at the end of the run whose target date has passed",
+           headline=True, short="open past target"),
     # ---- queues and staff
     _time("wait_hours.pool.<pool>", "mean hours a case waits for a member of the pooled centre {name} "
           "(closed hours included)", HOURS, short="wait h@{name}", group="pools"),
@@ -119,12 +134,16 @@ METRICS: tuple[Metric, ...] = (
           "(closed hours included)", HOURS, short="wait h@{name}", group="partners"),
     _time("wait_hours.<level>", "mean hours a case waits for a handler at the level {name} (closed office hours "
           "included)", HOURS, headline=True, short="wait h@{name}"),
-    Metric("utilisation.pool.<pool>", "busy staff-hours over on-duty staff-hours of the pooled centre {name} after "
-           "the warm-up", RATIO, 0.0, None, short="util {name}", group="pools"),
-    Metric("utilisation.partner.<partner>", "busy staff-hours over on-duty staff-hours of the outside partner {name} "
-           "after the warm-up", RATIO, 0.0, None, short="util {name}", group="partners"),
-    Metric("utilisation.<role>", "busy staff-hours over on-duty staff-hours of the role {name} after the warm-up",
-           RATIO, 0.0, None, headline=True, short="util {name}"),
+    Metric("utilisation.pool.<pool>", "busy on-duty staff-hours over on-duty staff-hours of the pooled centre {name} "
+           "after the warm-up (work past the end of a shift not counted)", RATIO, 0.0, 1.0, short="util {name}", group="pools"),
+    Metric("utilisation.partner.<partner>", "busy on-duty staff-hours over on-duty staff-hours of the outside partner "
+           "{name} after the warm-up (work past the end of a shift not counted)", RATIO, 0.0, 1.0, short="util {name}", group="partners"),
+    Metric("utilisation.<role>", "busy on-duty staff-hours over on-duty staff-hours of the role {name} after the "
+           "warm-up (work past the end of a shift is overtime, not counted)", RATIO, 0.0, 1.0, headline=True,
+           short="util {name}"),
+    Metric("overtime_hours.<role>", "hours a week per staff member of the role {name} (volunteers joining its "
+           "levels included) spent finishing cases after their shift ended, after the warm-up",
+           HOURS_PER_PERSON_WEEK, 0.0, None, short="overtime {name}"),
     _count("escalated_failed.<level>", "cases handled but not settled at the level {name}, passed up",
            short="up failed@{name}"),
     _count("escalated_ceiling.<level>", "cases above the ceiling of the level {name}, triaged and referred up",
@@ -135,6 +154,10 @@ METRICS: tuple[Metric, ...] = (
            short="open at end"),
     Metric("unstable", "1 if the replication stopped because max_open_cases cases were open (arrivals above "
            "capacity), else 0", FLAG, 0.0, 1.0, short="unstable"),
+    Metric("backlog_growing", "1 if the open cases grew through the run: over the days after the warm-up, the last "
+           "third averages more than 1.25 times the first third and at least 10 cases more (arrivals above what "
+           "staff settle; the other results then depend on the run length), else 0", FLAG, 0.0, 1.0,
+           short="backlog growing"),
     # ---- meetings
     _count("referred.meeting.<meeting>", "cases referred to the meeting {name} after the warm-up",
            short="referred@{name}", group="meetings"),

@@ -23,9 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
 HOURS_PER_WEEK = 168.0
 
 
-def on_duty_count(staff: int, availability: float) -> int:
-    """Staff actually on duty when a share ``availability`` of ``staff`` turns up (rounded half up)."""
-    return int(math.floor(staff * availability + 0.5))
+def on_duty_split(staff: float, share: float) -> tuple[int, float]:
+    """``staff x share`` people on duty as (whole people, fraction of one more): no rounding.
+
+    Within each shift the whole people work all of it and one more person the fraction of
+    it, so every extra member, and every bit of availability, adds on-duty hours.
+    """
+    x = staff * share
+    k = math.floor(x + 1e-9)
+    f = x - k
+    return int(k), (0.0 if f < 1e-9 else f)
 
 
 @dataclass(frozen=True)
@@ -110,20 +117,37 @@ class WeeklyProfile:
 
 
 def weekly_profile(role: "Role") -> WeeklyProfile:
-    """The role's on-duty head-count over the week, after availability."""
+    """The role's on-duty head-count over the week, after availability (and hours a week).
+
+    ``staff x availability`` is not rounded: within each shift (each day for ``always``)
+    floor(staff x availability) people are on duty throughout and one more for the first
+    fractional share of it, so the on-duty staff-hours of a week are staff x availability x
+    rostered hours (to 3 microseconds a shift). A whole number of people on duty gives the
+    plain roster.
+    """
     staff = role.staff_per_unit
+    share = role.on_duty_share()
     if role.roster == "always":
-        return WeeklyProfile(((0.0, on_duty_count(staff, role.on_duty_share())),))
-    roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+        whole, frac = on_duty_split(staff, share)
+        if not frac:
+            return WeeklyProfile(((0.0, whole),))
+        pieces = [(d * 24.0, (d + 1) * 24.0, whole, frac) for d in range(7)]
+    else:
+        roster: Roster = OFFICE_SHIFTS if role.roster == "office" else role.roster
+        pieces = []
+        for shift in roster.shifts:
+            whole, frac = on_duty_split(staff if shift.staff is None else shift.staff, share)
+            for day in shift.days:
+                d = WEEKDAYS.index(day) * 24.0
+                pieces.append((d + shift.start, d + shift.end, whole, frac))
     edges = {0.0}
     spans: list[tuple[float, float, int]] = []
-    for shift in roster.shifts:
-        count = on_duty_count(staff if shift.staff is None else shift.staff, role.on_duty_share())
-        for day in shift.days:
-            d = WEEKDAYS.index(day) * 24.0
-            a, b = d + shift.start, d + shift.end
-            for lo, hi in ((a, min(b, HOURS_PER_WEEK)), (0.0, b - HOURS_PER_WEEK)):  # wrap Sunday night
-                if hi > lo:
+    for a, b, whole, frac in pieces:
+        cut = a + _dyadic(frac * (b - a))
+        parts = [(a, b, whole)] if not frac else [(a, cut, whole + 1), (cut, b, whole)]
+        for pa, pb, count in parts:
+            for lo, hi in ((pa, min(pb, HOURS_PER_WEEK)), (max(pa - HOURS_PER_WEEK, 0.0), pb - HOURS_PER_WEEK)):
+                if hi > lo:  # the second pair wraps Sunday night round to Monday
                     spans.append((lo, hi, count))
                     edges.update((lo, hi))
     cuts = sorted(e for e in edges if e < HOURS_PER_WEEK)
@@ -135,6 +159,12 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
         if not steps or steps[-1][1] != c:
             steps.append((s, c))
     return WeeklyProfile(tuple(steps))
+
+
+def _dyadic(hours: float) -> float:
+    """Hours rounded to 2**-30 h (3 microseconds): a step start that week * 168 + start and back
+    reproduce exactly for a century of weeks, so the clock lands on it and sees the new count."""
+    return round(hours * 2.0**30) / 2.0**30
 
 
 def role_profile(role: "Role", staff: int) -> WeeklyProfile:
@@ -159,3 +189,77 @@ def _count_at(profile: WeeklyProfile, t: float) -> int:
         if s <= t % HOURS_PER_WEEK:
             count = c
     return count
+
+
+class DailyTurnout:
+    """Volunteers of one role at one unit who turn out day by day: each of ``staff`` comes on a
+    given day with probability ``share`` and then works the role's rostered hours of that day,
+    so the expected hours equal the stated ones while the head-count varies from day to day.
+
+    Days are drawn in order, a year at a time, from the caller's random stream (reproducible
+    whatever order the days are asked in).
+    """
+
+    BLOCK = 366
+
+    def __init__(self, shape: WeeklyProfile, staff: int, share: float, rng: object):
+        self.shape = shape  # one member's rostered hours: 1 on duty, 0 off
+        self.staff = staff
+        self.share = share
+        self.rng = rng
+        self.days: list[int] = []
+
+    def on_day(self, day: int) -> int:
+        """Members turning out on day ``day`` (0 = the first day of the run)."""
+        while day >= len(self.days):
+            self.days.extend(int(k) for k in self.rng.binomial(self.staff, self.share, self.BLOCK))  # type: ignore[attr-defined]
+        return self.days[day]
+
+
+class TurnoutProfile:
+    """A level's head-count: its staff's weekly profile plus volunteers drawn day by day.
+
+    Answers what the engine asks of a :class:`WeeklyProfile` (``peak``, ``constant``,
+    ``on_off``, ``count_at``, ``next_change``, ``next_on_duty``, ``on_duty_hours``, ``times``).
+    """
+
+    def __init__(self, base: WeeklyProfile, turnouts: tuple[DailyTurnout, ...], factor: int = 1):
+        self.base = base
+        self.turnouts = turnouts
+        self.factor = factor  # units sharing one queue
+
+    @property
+    def peak(self) -> int:
+        return self.base.peak + self.factor * sum(t.staff * t.shape.peak for t in self.turnouts)
+
+    constant = False
+    on_off = False
+
+    def count_at(self, t: float) -> int:
+        day = int(t // 24.0)
+        return self.base.count_at(t) + self.factor * sum(t_.on_day(day) * t_.shape.count_at(t) for t_ in self.turnouts)
+
+    def next_change(self, t: float) -> float:
+        nxt = min(self.base.next_change(t), *(v.shape.next_change(t) for v in self.turnouts))
+        midnight = (math.floor(t / 24.0) + 1) * 24.0
+        return nxt if nxt < midnight else midnight
+
+    def next_on_duty(self, t: float) -> float:
+        while self.count_at(t) == 0:
+            t = self.next_change(t)
+        return t
+
+    def on_duty_hours(self, start: float, end: float) -> float:
+        total = self.base.on_duty_hours(start, end)
+        if end <= start:
+            return total
+        for day in range(int(start // 24.0), int(math.ceil(end / 24.0))):
+            a, b = max(start, day * 24.0), min(end, day * 24.0 + 24.0)
+            for v in self.turnouts:
+                k = v.on_day(day)
+                if k and b > a:
+                    total += self.factor * k * v.shape.on_duty_hours(a, b)
+        return total
+
+    def times(self, factor: int) -> "TurnoutProfile":
+        return TurnoutProfile(self.base.times(factor), self.turnouts, self.factor * factor)

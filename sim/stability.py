@@ -6,18 +6,22 @@ to households, split by the severity mix. At every unit the offered load is
     sum over severities of (cases an hour) x (mean handling hours, or mean triage hours for
     severities above the level's ceiling),
 
-and the capacity is the staff on duty averaged over the roster week (after availability),
-so utilisation = offered load / capacity; a queue can only settle down when it is below 1.
-Work carries over shift changes in the engine, so the weekly average is the right capacity.
+and the capacity is the staff on duty averaged over the roster week (after availability).
+A handler whose shift ends finishes the case in hand, so part of the work of a long case falls
+outside on-duty hours (overtime): the share of each handling time that falls on duty is
+computed from the roster, for a start at a random on-duty moment, and utilisation = on-duty
+work / capacity, the engine's ``utilisation.<role>``. A queue can only settle down when it is
+below 1 (handlers free at some on-duty hours to start the next case).
 Cases a level handles but does not settle (1 - settle probability), and all cases above its
 ceiling, go up to the parent unit. When a unit is overloaded it can only pass on what it
 serves (the rest piles up), unless it has a deadline: then the excess is escalated by the
 deadline instead, so the load moves up the hierarchy. A level is "unstable" when its
 worst unit (or its shared queue) has utilisation >= 1 and no deadline to drain it.
 
-The estimate counts volunteers with the level's staff but ignores meetings, pools, partners
-and channels (mechanisms beside the plain ladder) and the work a deadline cuts short, so treat it as a warning, not a
-verdict; the engine's ``max_open_cases`` limit catches what it misses.
+The estimate counts volunteers with the level's staff; channels, meetings, pools and partners
+change the flows (see :func:`estimate`), though their own load is not estimated, nor the work a
+deadline cuts short, so treat it as a warning, not a verdict; the engine's ``max_open_cases``
+limit and ``backlog_growing`` flag catch what it misses.
 """
 
 from __future__ import annotations
@@ -26,8 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from .hierarchy import Hierarchy, build_hierarchy
 from .scenario.schema import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .rosters import WeeklyProfile
 
 HOURS_PER_YEAR = 365.0 * 24.0
 HOURS_PER_WEEK = 168.0
@@ -39,12 +48,14 @@ class LevelLoad:
 
     level: str
     arrivals_per_hour: float  # cases reaching the level
-    offered: float  # staff-hours of work arriving per hour (erlangs)
+    offered: float  # staff-hours of work arriving per hour (erlangs), overtime included
     capacity: float  # staff on duty, averaged over the week, whole level
     utilisation: float  # offered / capacity, whole level (inf without staff)
     worst_utilisation: float  # of the busiest unit (or of the shared queue)
     worst_unit: int  # index of that unit
     deadline_days: float | None
+    offered_on_duty: float = float("nan")  # the part of ``offered`` that falls in on-duty hours
+    worst_work_ratio: float = float("nan")  # all work (overtime included) over on-duty staff, busiest unit
 
     @property
     def unstable(self) -> bool:
@@ -54,6 +65,65 @@ class LevelLoad:
     @property
     def overloaded(self) -> bool:
         return self.worst_utilisation >= 1.0
+
+    @property
+    def needs_overtime(self) -> bool:
+        """More work arrives than the on-duty hours hold: the queue keeps up only through overtime."""
+        return self.worst_work_ratio >= 1.0
+
+
+SLOT_HOURS = 0.25  # the roster grid of the on-duty share
+QUANTILES = 40  # handling times per distribution
+
+
+def level_profile(scenario: Scenario, level: str) -> "WeeklyProfile":
+    """On-duty head-count of one unit of a level: its role and the volunteers joining it."""
+    from .rosters import add_profiles, weekly_profile
+
+    lv = scenario.levels[level]
+    profiles = [weekly_profile(scenario.roles[r]) for r in (lv.role, *lv.volunteers)]
+    return add_profiles(*profiles) if len(profiles) > 1 else profiles[0]
+
+
+def on_duty_share(profile: "WeeklyProfile", hours: np.ndarray) -> np.ndarray:
+    """Expected share of each handling time (hours) that falls in on-duty hours.
+
+    Cases arrive evenly over the week; one arriving off duty starts when staff next come on
+    (as at low load, when nobody queues). A handler counts as on duty at a later moment in
+    proportion to the staff on duty then, relative to when the case started (at most 1).
+    """
+    hours = np.asarray(hours, dtype=float)
+    if profile.constant:
+        return np.ones_like(hours)
+    n = int(round(HOURS_PER_WEEK / SLOT_HOURS))
+    counts = np.array([profile.count_at(i * SLOT_HOURS + 1e-9) for i in range(n)], dtype=float)
+    on = np.flatnonzero(counts > 0)
+    if not len(on):
+        return np.zeros_like(hours)
+    ext = np.concatenate((on, on + n))
+    starts = ext[np.searchsorted(ext, np.arange(n))]  # each slot's arrivals start at the next on-duty slot
+    weeks = int(np.ceil(hours.max(initial=0.0) / HOURS_PER_WEEK)) + 3
+    total = np.zeros_like(hours)
+    start_counts = counts[starts % n]
+    for c in np.unique(start_counts):
+        cum = np.concatenate(([0.0], np.cumsum(np.tile(np.minimum(1.0, counts / c), weeks)))) * SLOT_HOURS
+        idx = starts[start_counts == c]
+        for j, d in enumerate(hours):
+            if d <= 0.0:
+                total[j] += len(idx)
+                continue
+            k = d / SLOT_HOURS
+            k0 = int(np.floor(k))
+            end = cum[idx + k0] + (k - k0) * (cum[idx + k0 + 1] - cum[idx + k0])
+            total[j] += float((end - cum[idx]).sum()) / d
+    return total / n
+
+
+def _on_duty_work(dist: object, hpu: float, profile: "WeeklyProfile") -> float:
+    """Expected on-duty hours of one handling time drawn from ``dist`` (in ``hpu`` hours a unit)."""
+    u = (np.arange(QUANTILES) + 0.5) / QUANTILES
+    d = dist.inverse_cdf(u, hpu)  # type: ignore[attr-defined]
+    return float(np.mean(d * on_duty_share(profile, d)))
 
 
 def mean_on_duty(scenario: Scenario, level: str) -> float:
@@ -65,41 +135,101 @@ def mean_on_duty(scenario: Scenario, level: str) -> float:
     return sum(weekly_profile(scenario.roles[r]).on_duty_hours(0.0, HOURS_PER_WEEK) for r in roles) / HOURS_PER_WEEK
 
 
+def _mask(names: list[str] | None, universe: list[str]) -> np.ndarray:
+    return np.array([names is None or x in names for x in universe], dtype=float)
+
+
+def _takes(spec: object, sevs: list[str], cats: list[str]) -> np.ndarray:
+    """Share of the cases of each (severity, category) a channel, meeting, pool or partner takes."""
+    return getattr(spec, "share", 1.0) * _mask(spec.severities, sevs)[:, None] * _mask(spec.categories, cats)[None, :]  # type: ignore[attr-defined]
+
+
+def _settles(spec: object, sevs: list[str]) -> np.ndarray:
+    from .mechanisms.base import per_severity
+
+    return np.array(per_severity(spec.settle, sevs))[:, None]  # type: ignore[attr-defined]
+
+
 def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[LevelLoad]:
-    """Utilisation estimate of every level, bottom first (see the module docstring)."""
+    """Utilisation estimate of every level, bottom first (see the module docstring).
+
+    Channels move their share of cases to the level they enter at; a pool or partner taking a
+    level's cases instead of its staff takes their load away (what it does not settle goes up);
+    meetings and desks after a level settle part of what the level passes up. The load of the
+    meetings, pools and partners themselves is not estimated.
+    """
     h = hierarchy or build_hierarchy(scenario)
-    sevs = scenario.severities
+    sevs, cats = list(scenario.severities), list(scenario.categories)
+    names = list(scenario.levels)
     mix = np.array([scenario.arrivals.severity_mix.get(s, 0.0) for s in sevs])
+    cmix = np.array([scenario.arrivals.category_mix.get(c, 0.0) for c in cats])
     rate = scenario.arrivals.rate_per_household_year * scenario.households / HOURS_PER_YEAR
     share = h.households / h.households.sum()
-    flow = rate * share[:, None] * mix[None, :]  # cases an hour per (unit, severity) at the bottom
+    flow = rate * share[:, None, None] * mix[None, :, None] * cmix[None, None, :]  # (unit, severity, category)
+    inject: dict[int, np.ndarray] = {}
+    remaining = np.ones((len(sevs), len(cats)))
+    for ch in scenario.channels.values():  # a case takes the first channel that draws it
+        frac = remaining * _takes(ch, sevs, cats)
+        remaining = remaining - frac
+        li = names.index(ch.enters_at)
+        add = np.zeros((h.counts[li], len(sevs), len(cats)))
+        np.add.at(add, h.ancestors[li], flow * frac[None])
+        inject[li] = inject.get(li, 0.0) + add
+    flow = flow * remaining[None]
+    desks = [*scenario.pools.values(), *scenario.partners.values()]
     hpu = scenario.hours_per_unit
     out: list[LevelLoad] = []
     for li, (name, lv) in enumerate(scenario.levels.items()):
+        if li in inject:
+            flow = flow + inject[li]
+        diverted_up = np.zeros_like(flow)
+        left = np.ones((len(sevs), len(cats)))
+        for d in desks:
+            if d.level == name and d.mode == "instead":
+                took = left * _takes(d, sevs, cats)
+                left = left - took
+                diverted_up = diverted_up + flow * (took * (1.0 - _settles(d, sevs)))[None]
+        flow = flow * left[None]
         ceiling = sevs.index(lv.ceiling) if lv.ceiling in sevs else len(sevs) - 1
         above = np.arange(len(sevs)) > ceiling
         work = np.array([lv.triage.expected() * hpu if (a and lv.triage is not None) else
                          (0.0 if a else scenario.handling_dist(name, s).expected() * hpu) for s, a in zip(sevs, above)])
         passes = np.where(above, 1.0, 1.0 - np.array([scenario.settle_prob(name, s) for s in sevs]))
+        after = np.ones((len(sevs), len(cats)))  # share of the passed-up cases no meeting or desk after it settles
+        for m in [*scenario.meetings.values(), *(d for d in desks if d.mode == "after")]:
+            if m.level == name:
+                after = after * (1.0 - _takes(m, sevs, cats) * _settles(m, sevs))
         per_unit_staff = mean_on_duty(scenario, name)
-        offered_u = flow @ work  # per unit
+        profile = level_profile(scenario, name)
+        if profile.constant:
+            work_on = work
+        else:
+            work_on = np.array([_on_duty_work(lv.triage, hpu, profile) if (a and lv.triage is not None) else
+                                (0.0 if a else _on_duty_work(scenario.handling_dist(name, s), hpu, profile))
+                                for s, a in zip(sevs, above)])
+        by_sev = flow.sum(axis=2)
+        total_u = by_sev @ work  # per unit, overtime included
+        offered_u = by_sev @ work_on  # per unit, on duty
         if lv.queue == "shared":
             cap_u = np.full(len(offered_u), per_unit_staff * len(offered_u))
             rho_u = np.full(len(offered_u), _ratio(offered_u.sum(), cap_u[0]))
+            work_u = np.full(len(offered_u), _ratio(total_u.sum(), cap_u[0]))
         else:
             cap_u = np.full(len(offered_u), per_unit_staff)
             rho_u = np.array([_ratio(o, c) for o, c in zip(offered_u, cap_u)])
-        offered, capacity = float(offered_u.sum()), per_unit_staff * len(offered_u)
+            work_u = np.array([_ratio(o, c) for o, c in zip(total_u, cap_u)])
+        offered_on, capacity = float(offered_u.sum()), per_unit_staff * len(offered_u)
         worst = int(np.argmax(rho_u)) if len(rho_u) else 0
-        out.append(LevelLoad(name, float(flow.sum()), offered, capacity, _ratio(offered, capacity),
-                             float(rho_u[worst]) if len(rho_u) else 0.0, worst, lv.deadline_days))
+        out.append(LevelLoad(name, float(flow.sum()), float(total_u.sum()), capacity,
+                             _ratio(offered_on, capacity), float(rho_u[worst]) if len(rho_u) else 0.0, worst,
+                             lv.deadline_days, offered_on, float(work_u.max()) if len(work_u) else 0.0))
         if li + 1 < len(scenario.levels):
             served = np.minimum(1.0, 1.0 / np.maximum(rho_u, 1e-300))  # share of arrivals a unit gets through
-            sent = flow * (served[:, None] * passes[None, :])
+            sent = flow * served[:, None, None] * (passes[:, None] * after)[None] + diverted_up
             if lv.deadline_days is not None:  # the unserved share is escalated by the deadline
-                sent = sent + flow * (1.0 - served)[:, None]
+                sent = sent + flow * (1.0 - served)[:, None, None]
             parents = h.parents[li]
-            flow = np.zeros((h.counts[li + 1], len(sevs)))
+            flow = np.zeros((h.counts[li + 1], len(sevs), len(cats)))
             np.add.at(flow, parents, sent)
     return out
 
@@ -115,13 +245,18 @@ def warnings(loads: list[LevelLoad]) -> list[str]:
     lines = []
     for ld in loads:
         if not ld.overloaded:
+            if ld.needs_overtime:
+                lines.append(f"near capacity: at level {ld.level} the work arriving ({ld.offered:.3g} staff-hours an "
+                             f"hour, busiest unit {ld.worst_work_ratio:.2f} times its on-duty hours) exceeds the "
+                             f"{ld.capacity:.3g} staff on duty on average; the queue keeps up only while staff work "
+                             f"past their shifts (see overtime_hours and backlog_growing)")
             continue
         where = "" if ld.worst_utilisation == ld.utilisation else f" (busiest unit #{ld.worst_unit}: {ld.worst_utilisation:.2f})"
-        detail = (f"estimated utilisation {ld.utilisation:.2f}{where}: {ld.offered:.3g} staff-hours of work an hour "
-                  f"for {ld.capacity:.3g} staff on duty on average")
+        detail = (f"estimated utilisation {ld.utilisation:.2f}{where}: {ld.offered_on_duty:.3g} staff-hours of "
+                  f"on-duty work an hour for {ld.capacity:.3g} staff on duty on average")
         if ld.unstable:
             lines.append(f"unstable: arrival rate exceeds capacity at level {ld.level} ({detail}); "
-                         f"its queue will grow until the run stops at max_open_cases")
+                         f"its queue grows (backlog_growing), or the run stops at max_open_cases")
         else:
             lines.append(f"overloaded: arrival rate exceeds capacity at level {ld.level} ({detail}); "
                          f"its deadline of {ld.deadline_days:g} days sends the excess up")

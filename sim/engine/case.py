@@ -33,28 +33,36 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     met = m.metrics
     counted = t0 >= m.warmup
     if counted:
-        met.arrived += 1
+        met.arrive(cid, t0, sev)
     met.open_now += 1
     escalated = met.escalated
     levels = m.levels
+    trace = m.visits  # None unless case rows are recorded: then one row per level or mechanism visited
+    nan = float("nan")
     for li in range(start, len(levels)):
         lv = levels[li]
         hooks = lv.hooks
+        arrive = env.now
         if hooks is not None and hooks.before:
             desk = hooks.pick_before(sev, cat)
             if desk is not None:  # a pool or partner takes the case instead of the level's staff
-                if (yield from desk.visit(sev, counted)):
+                settled = yield from desk.visit(sev, counted)
+                if trace is not None:
+                    m.trace_settler(cid, desk, arrive, settled)
+                if settled:
                     yield from close_by(m, cid, t0, sev, li, desk, counted)
                     return
                 if counted:
                     escalated[FAILED][li] += 1
                 continue
         res = lv.resources[m.ancestors[li][building]] if lv.per_unit else lv.resources[0]
-        arrive = env.now
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
         req = res.request()
-        if lv.respond is not None and not (yield from lv.respond(li, req, counted)):
+        if lv.respond is not None and not (yield from lv.respond(li, req, counted,
+                                                                 lv.profile if lv.closed_hours else None)):
+            if trace is not None:
+                m.trace_visit(cid, lv.name, arrive, nan, nan, "late")
             continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:
@@ -67,10 +75,12 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     req.cancel()
                     if counted:
                         escalated[DEADLINE][li] += 1
+                    if trace is not None:
+                        m.trace_visit(cid, lv.name, arrive, nan, nan, DEADLINE)
                     continue
             else:
                 yield req
-        now = env.now
+        now = granted = env.now
         if lv.closed_hours:
             opens = lv.profile.next_on_duty(now)
             if opens > now:
@@ -79,6 +89,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     res.release(req)
                     if counted:
                         escalated[DEADLINE][li] += 1
+                    if trace is not None:
+                        m.trace_visit(cid, lv.name, arrive, nan, env.now - granted, DEADLINE)
                     continue
                 yield env.timeout(opens - now)
                 now = opens
@@ -87,15 +99,24 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             met.wait_n[li] += 1
         busy = met.busy_time[li]
         busy.start(now)
+        off = res.off_duty  # None unless the head-count changes over the week
+        if off is not None:
+            off.start(now)
         if deadline is not None and now + dur > deadline:
             yield env.timeout(deadline - now)
             busy.end(env.now)
+            if off is not None:
+                off.end(env.now)
             res.release(req)
             if counted:
                 escalated[DEADLINE][li] += 1
+            if trace is not None:
+                m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
             continue
         yield env.timeout(dur)
         busy.end(env.now)
+        if off is not None:
+            off.end(env.now)
         res.release(req)
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
@@ -103,23 +124,33 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 yield env.timeout(deadline - env.now)
                 if counted:
                     escalated[DEADLINE][li] += 1
+                if trace is not None:
+                    m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
                 continue
             yield env.timeout(follow)
         if not above and out[li] < lv.settle[sev]:
+            if trace is not None:
+                m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:
                 yield env.timeout(m.report_back)
             met.open_now -= 1
             if counted:
-                days = (env.now - t0) / 24.0
-                met.record_settlement(li, days, li <= m.ceiling_index[sev], m.targets[sev])
+                met.record_settlement(cid, li, env.now, li <= m.ceiling_index[sev])
             if m.cases is not None:
                 m.close_record(cid, li, "settled")
             return
+        if trace is not None:
+            m.trace_visit(cid, lv.name, arrive, now, now - granted, CEILING if above else FAILED)
         if hooks is not None and hooks.after:
             mech = hooks.pick_after(sev, cat)
-            if mech is not None and (yield from mech.visit(sev, counted)):
-                yield from close_by(m, cid, t0, sev, li, mech, counted)
-                return
+            if mech is not None:
+                referred = env.now
+                settled = yield from mech.visit(sev, counted)
+                if trace is not None:
+                    m.trace_settler(cid, mech, referred, settled)
+                if settled:
+                    yield from close_by(m, cid, t0, sev, li, mech, counted)
+                    return
         if counted:
             escalated[CEILING if above else FAILED][li] += 1
     if m.exit is not None:  # court link: court, petition or abandoned; a judge's studio may settle
@@ -129,8 +160,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             return
     met.open_now -= 1
     if counted:
-        met.unresolved += 1
-        met.closed += 1
+        met.record_unresolved(cid)
     if m.cases is not None:
         m.close_record(cid, len(m.levels) - 1, "unresolved")
 
@@ -142,6 +172,6 @@ def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settl
     met = m.metrics
     met.open_now -= 1
     if counted:
-        met.record_settlement(settler.slot, (m.env.now - t0) / 24.0, li <= m.ceiling_index[sev], m.targets[sev])
+        met.record_settlement(cid, settler.slot, m.env.now, li <= m.ceiling_index[sev])
     if m.cases is not None:
         m.close_record_at(cid, settler.label, "settled")

@@ -14,7 +14,7 @@ import simpy
 from ..draws import Durations
 from ..hierarchy import Hierarchy
 from ..mechanisms.base import Hooks, Settler
-from ..rosters import WeeklyProfile, add_profiles, weekly_profile
+from ..rosters import DailyTurnout, TurnoutProfile, WeeklyProfile, add_profiles, weekly_profile
 from ..scenario.schema import Scenario
 from ..streams import stream
 
@@ -68,7 +68,12 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
     for li, (name, lv) in enumerate(scenario.levels.items()):
         profile = weekly_profile(scenario.roles[lv.role])
         if li in extra:  # volunteers and part-timers join the level's handlers
-            profile = add_profiles(profile, *extra[li])
+            weekly = [p for p in extra[li] if isinstance(p, WeeklyProfile)]
+            daily = tuple(p for p in extra[li] if isinstance(p, DailyTurnout))
+            if weekly:
+                profile = add_profiles(profile, *weekly)
+            if daily:
+                profile = TurnoutProfile(profile, daily)  # type: ignore[assignment]
         n_units = hierarchy.counts[li]
         per_unit = lv.queue == "per_unit"
         if not per_unit:
@@ -93,4 +98,8 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
             (lv_rt.hooks.before if settler.before else lv_rt.hooks.after).append(settler)
         for li, wait in h.respond:
             levels[li].respond = wait
+    for li, lv_rt in enumerate(levels):  # a desk taking a level's cases instead of its staff keeps its response time
+        if lv_rt.respond is not None and lv_rt.hooks is not None:
+            for desk in lv_rt.hooks.before:
+                desk.respond = (li, lv_rt.respond)
     return levels

@@ -34,6 +34,10 @@ from .spool import CHUNK_ROWS, CaseSpool
 from .staff import make_resources
 
 CASE_COLUMNS = ("case_id", "arrival_day", "building", "severity", "category", "level", "outcome", "close_day", "days_to_close")
+# One row per level or mechanism a case visited (recorded with the case rows): where it was
+# handed over, when handling started and ended, the off-duty wait (a handler granted while the
+# office was closed) and what happened there (settled, failed, ceiling, deadline, late).
+VISIT_COLUMNS = ("case_id", "rep", "step", "where", "arrive_day", "start_day", "end_day", "off_duty_wait_hours", "outcome")
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ReplicationRecord:
     backlog: list[int]
     cases: list[tuple[Any, ...]] | None = None
     events: int = 0
+    visits: list[tuple[Any, ...]] | None = None  # VISIT_COLUMNS rows, when kept in memory
     unstable_level: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,15 +72,18 @@ class Model:
         sevs = scenario.severities
         ctx = Context(self.env, seed, rep, self.warmup, tuple(scenario.level_names), tuple(sevs),
                       tuple(scenario.categories), scenario.hours_per_unit,
-                      make_resource=lambda profile: make_resources(self.env, 1, profile)[0], hierarchy=self.hierarchy)
+                      make_resource=lambda profile: make_resources(self.env, 1, profile, self.warmup)[0],
+                      hierarchy=self.hierarchy)
         self.mechanisms: tuple[Runtime, ...] = tuple(m.runtime(scenario, ctx) for m in mechanisms.used(scenario))
         hooks = [rt.hooks() for rt in self.mechanisms]
         self.settlers: tuple[tuple[Settler, ...], ...] = tuple(h.settlers + h.exit_settlers for h in hooks)  # per runtime
         n_settlers = sum(len(s) for s in self.settlers)
-        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers)
         self.ceiling_index = [scenario.ceiling_level_index(s) for s in sevs]
         self.targets = [scenario.target_for(s) for s in sevs]
-        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks, make_resources)
+        self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers,
+                               severities=tuple(sevs), target_days=tuple(self.targets))
+        self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks,
+                                                               lambda env, n, p: make_resources(env, n, p, self.warmup))
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None
@@ -83,6 +91,10 @@ class Model:
         self.cases: dict[int, list[Any]] | None = {} if record_cases else None
         self.closed_rows: list[tuple[Any, ...]] = []
         self.spool = CaseSpool(record_cases, rep, CASE_COLUMNS) if isinstance(record_cases, (str, Path)) else None
+        self.visits: list[tuple[Any, ...]] | None = [] if record_cases else None
+        self.visit_steps: dict[int, int] = {}
+        self.visit_spool = (CaseSpool(record_cases, rep, VISIT_COLUMNS, stem="visits")
+                            if isinstance(record_cases, (str, Path)) else None)
         self.stop = self.env.event()
         for h in hooks:
             for proc in h.processes:
@@ -165,12 +177,28 @@ class Model:
         if not self.stop.triggered:
             self.stop.succeed()
 
+    def trace_visit(self, cid: int, where: str, arrive: float, start: float, off_duty_wait: float, outcome: str) -> None:
+        """A visit row of a traced case, ending now (times in hours; rows in days)."""
+        step = self.visit_steps.get(cid, 0)
+        self.visit_steps[cid] = step + 1
+        self.visits.append((cid, self.rep, step, where, arrive / 24.0, start / 24.0, self.env.now / 24.0,  # type: ignore[union-attr]
+                            off_duty_wait, outcome))
+        if self.visit_spool is not None and len(self.visits) >= CHUNK_ROWS:  # type: ignore[arg-type]
+            self.visit_spool.write(self.visits)  # type: ignore[arg-type]
+            self.visits = []
+
+    def trace_settler(self, cid: int, settler: Settler, arrive: float, settled: bool) -> None:
+        """A visit to a meeting, pool or partner (a desk tells when its handling started)."""
+        start, off_wait = getattr(settler, "last_visit", (float("nan"), float("nan")))
+        self.trace_visit(cid, settler.label, arrive, start, off_wait, "settled" if settled else "failed")
+
     def close_record(self, cid: int, level: int, outcome: str) -> None:
         self.close_record_at(cid, self.levels[level].name, outcome)
 
     def close_record_at(self, cid: int, where: str, outcome: str) -> None:
         """Case row closed at a level or a mechanism (``meeting.<name>``, ``pool.<name>``)."""
         row = self.cases.pop(cid)  # type: ignore[union-attr]
+        self.visit_steps.pop(cid, None)
         close_day = self.env.now / 24.0
         self.closed_rows.append((*row, where, outcome, close_day, close_day - row[1]))
         if self.spool is not None and len(self.closed_rows) >= CHUNK_ROWS:
@@ -183,8 +211,12 @@ class Model:
         sink = MetricSink()
         duty = [lv.profile.on_duty_hours(self.warmup, end) * len(lv.resources) for lv in self.levels]
         roles = [lv.role for lv in self.scenario.levels.values()]
+        off = [_off_duty_hours(lv.resources, end) for lv in self.levels]
+        sc = self.scenario
+        persons = [float(sum(sc.roles[r].staff_per_unit for r in (lv.role, *lv.volunteers)) * n)
+                   for lv, n in zip(sc.levels.values(), self.hierarchy.counts)]
         met = self.metrics
-        met.report(sink, roles, duty, any(t is not None for t in self.targets), self.scenario.households, end)
+        met.report(sink, roles, duty, any(t is not None for t in self.targets), sc.households, end, off, persons)
         closed = met.closed
         for runtime, settlers in zip(self.mechanisms, self.settlers):
             for settler in settlers:
@@ -207,6 +239,7 @@ class Model:
         summary = self._summary(end)
         rows = None
         extra: dict[str, Any] = {}
+        visits = self.visits
         if self.cases is not None:
             rows = self.closed_rows + [(*r, "", "open", float("nan"), float("nan")) for r in self.cases.values()]
             if self.spool is not None:
@@ -214,8 +247,24 @@ class Model:
                 self.spool.close()
                 rows = None
                 extra["case_files"] = self.spool.files
+            if self.visit_spool is not None:
+                self.visit_spool.write(visits)  # type: ignore[arg-type]
+                self.visit_spool.close()
+                visits = None
+                extra["visit_files"] = self.visit_spool.files
         return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
-                                 unstable_level=self.metrics.unstable_level, extra=extra)
+                                 unstable_level=self.metrics.unstable_level, extra=extra, visits=visits)
+
+
+def _off_duty_hours(resources: list[Any], end: float) -> float:
+    """Staff-hours worked beyond the staff on duty (overtime) at these resources after the warm-up."""
+    total = 0.0
+    for r in resources:
+        off = r.off_duty
+        if off is not None:
+            off.advance(end)
+            total += off.area
+    return total
 
 
 def single_run(scenario: Scenario, seed: int, rep: int = 0, *, horizon_days: float | None = None,

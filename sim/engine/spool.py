@@ -10,13 +10,16 @@ from typing import Any, Sequence
 
 CHUNK_ROWS = 2_000
 _TYPES = {"case_id": "int64", "arrival_day": "float64", "building": "int64", "close_day": "float64",
-          "days_to_close": "float64"}  # every other column is text
+          "days_to_close": "float64", "rep": "int64", "step": "int64", "arrive_day": "float64", "start_day": "float64",
+          "end_day": "float64", "off_duty_wait_hours": "float64"}  # every other column is text
 
 
 class CaseSpool:
-    """Appends one replication's case rows, a row group at a time, to ``cases-r<rep>.parquet``."""
+    """Appends one replication's rows, a row group at a time, to ``<stem>-r<rep>.parquet``
+    (``cases`` for the case table, ``visits`` for the per-case trace)."""
 
-    def __init__(self, folder: str | Path, rep: int, columns: Sequence[str]):
+    def __init__(self, folder: str | Path, rep: int, columns: Sequence[str], stem: str = "cases"):
+        self.stem = stem
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rep = rep
@@ -33,7 +36,7 @@ class CaseSpool:
 
         if self._writer is None:
             schema = pa.schema([(c, pa.type_for_alias(_TYPES.get(c, "string"))) for c in self.columns])
-            path = self.folder / f"cases-r{self.rep:05d}.parquet"
+            path = self.folder / f"{self.stem}-r{self.rep:05d}.parquet"
             self._writer = pq.ParquetWriter(path, schema)
             self.files.append(str(path))
         cols = list(zip(*rows))

@@ -4,20 +4,27 @@ A role that is always on duty is a plain FIFO resource. A role whose whole staff
 on or off duty (office hours, day shifts) is one too: a case that gets a handler while the
 office is closed waits, holding its place in the queue, until the next shift starts. Any
 other roster uses a :class:`~sim.engine.simpy_patches.RosteredResource` sized for the busiest
-shift. Neither pre-empts: a handler whose shift ends finishes the case in hand.
+shift. Neither pre-empts: a handler whose shift ends finishes the case in hand; each resource
+whose head-count changes over the week carries an ``off_duty`` tracker of that overtime
+(``None`` otherwise, so always-on staff pay one attribute test per case).
 """
 
 from __future__ import annotations
 
 import simpy
 
+from ..metrics import OffDutyWork
 from ..rosters import WeeklyProfile
 from .simpy_patches import LeanResource, RosteredResource
 
 
-def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile) -> list[simpy.Resource]:
+def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmup: float = 0.0) -> list[simpy.Resource]:
     """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty."""
     cap = max(profile.peak, 1)
     if profile.constant or profile.on_off:
-        return [LeanResource(env, capacity=cap) for _ in range(n)]
-    return [RosteredResource(env, profile) for _ in range(n)]
+        out: list[simpy.Resource] = [LeanResource(env, capacity=cap) for _ in range(n)]
+    else:
+        out = [RosteredResource(env, profile) for _ in range(n)]
+    for r in out:
+        r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)  # type: ignore[attr-defined]
+    return out

@@ -2,7 +2,8 @@
 
 Runzhou's "residents list, grid takes, community reports back" and Zhonglou's "community
 orders, street takes, departments respond": a case handed to a level with a response time
-that waits longer than that for a handler is late; a late hand-over is counted, or (with
+whose handling starts later than that after the hand-over (off-duty waits included, and the
+same for cases the level routes to a pool or partner instead of its own staff) is late; a late hand-over is counted, or (with
 ``on_late: escalate``) sends the case on to the next level at that moment. The time to
 report a settlement back to the resident delays the closing of every settled case.
 """
@@ -17,6 +18,7 @@ from ..scenario.fields import Days, NonNegativeDays, Strict
 from .base import Hooks, Mechanism
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..rosters import WeeklyProfile
     from ..scenario.schema import Scenario
     from .base import DescriptionRow
     from .context import Context, MetricSink
@@ -78,23 +80,36 @@ class ClosedLoopRuntime:
         self.late = [0] * len(names)
         self.escalated = [0] * len(names)
 
-    def respond_wait(self, li: int, req: Any, counted: bool) -> Iterator[Any]:
-        """Wait up to the response time for a handler; False if the case is sent on up instead."""
+    def respond_wait(self, li: int, req: Any, counted: bool, profile: "WeeklyProfile | None" = None) -> Iterator[Any]:
+        """Wait up to the response time for handling to start; False if the case is sent on up instead.
+
+        The response time runs from the hand-over to the start of handling: a handler granted
+        while the office is closed (``profile``: the on/off roster of the receiving staff)
+        starts only when it opens, and that wait counts.
+        """
         if counted:
             self.handed[li] += 1
+        env = self.env
+        limit = self.respond[li]
+        handed_at = env.now
+        if not req.triggered:
+            yield req | env.timeout(limit)
         if req.triggered:
-            return True
-        yield req | self.env.timeout(self.respond[li])
-        if req.triggered:
-            return True
+            start = env.now if profile is None else profile.next_on_duty(env.now)
+            if start - handed_at <= limit:
+                return True
         if counted:
             self.late[li] += 1
-        if self.escalate:
+        if not self.escalate:
+            return True
+        if req.triggered:  # granted, but the office opens too late: hand the place back when time is up
+            yield env.timeout(handed_at + limit - env.now)
+            req.resource.release(req)
+        else:
             req.cancel()
-            if counted:
-                self.escalated[li] += 1
-            return False
-        return True
+        if counted:
+            self.escalated[li] += 1
+        return False
 
     def hooks(self) -> Hooks:
         respond = tuple((li, self.respond_wait) for li, r in enumerate(self.respond) if r is not None)

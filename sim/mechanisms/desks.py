@@ -119,26 +119,41 @@ class DeskRuntime(CaseFilter):
         self.visits = 0
         self.wait_sum = 0.0
         self.busy_time = ctx.busy_time()
+        self.last_visit = (float("nan"), float("nan"))  # (start hour, off-duty wait) of the visit just ended
+        self.respond: tuple[int, Any] | None = None  # (level, hand-over wait) when the level's closed loop applies
 
     def visit(self, sev: int, counted: bool) -> Iterator[Any]:
-        """Queue for the desk's shared staff, be handled, return whether the case is settled."""
+        """Queue for the desk's shared staff, be handled, return whether the case is settled
+        (False too when a closed loop sends the case on up because handling starts too late)."""
         env = self.env
         arrive = env.now
         dur = self.durations.next(sev)
-        with self.resource.request() as req:
-            yield req
-            now = env.now
-            if self.closed_hours:
-                opens = self.profile.next_on_duty(now)
-                if opens > now:
-                    yield env.timeout(opens - now)
-                    now = opens
-            if counted:
-                self.visits += 1
-                self.wait_sum += now - arrive
-            self.busy_time.start(now)
-            yield env.timeout(dur)
-            self.busy_time.end(env.now)
+        req = self.resource.request()  # released below (a late hand-over sent up is cancelled by the closed loop)
+        if self.respond is not None:
+            li, wait = self.respond
+            if not (yield from wait(li, req, counted, self.profile if self.closed_hours else None)):
+                return False
+        yield req
+        now = env.now
+        granted = now
+        if self.closed_hours:
+            opens = self.profile.next_on_duty(now)
+            if opens > now:
+                yield env.timeout(opens - now)
+                now = opens
+        if counted:
+            self.visits += 1
+            self.wait_sum += now - arrive
+        self.busy_time.start(now)
+        off = self.resource.off_duty
+        if off is not None:
+            off.start(now)
+        yield env.timeout(dur)
+        self.busy_time.end(env.now)
+        if off is not None:
+            off.end(env.now)
+        self.resource.release(req)
+        self.last_visit = (now, now - granted)  # read by a case trace as soon as this returns
         return self.outcome.next() < self.settle[sev]
 
     def report(self, sink: "MetricSink", end: float) -> None:
@@ -147,7 +162,12 @@ class DeskRuntime(CaseFilter):
         duty = self.profile.on_duty_hours(self.warmup, end)
         sink.put(f"cases.{self.label}", float(self.visits))
         sink.put(f"wait_hours.{self.label}", self.wait_sum / self.visits if self.visits else nan)
-        sink.put(f"utilisation.{self.label}", self.busy_time.area / duty if duty > 0 else nan)
+        off = self.resource.off_duty
+        overtime = 0.0
+        if off is not None:
+            off.advance(end)
+            overtime = off.area
+        sink.put(f"utilisation.{self.label}", min(1.0, (self.busy_time.area - overtime) / duty) if duty > 0 else nan)
 
 
 class Desks:

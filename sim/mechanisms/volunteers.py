@@ -29,11 +29,24 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
 
 
 class Volunteers:
-    """The volunteers' on-duty head-counts, per level they join."""
+    """The volunteers' on-duty head-counts, per level they join: each member turns out on a day
+    with the role's on-duty share (availability, hours a week), drawn day by day from the stream
+    ``volunteers.<level>.<role>``, and then works the role's rostered hours of that day."""
 
     def __init__(self, scenario: "Scenario", ctx: "Context"):
-        self.extra = tuple((li, tuple(rosters.weekly_profile(scenario.roles[r]) for r in lv.volunteers))
-                           for li, lv in enumerate(scenario.levels.values()) if lv.volunteers)
+        extra = []
+        for li, (lname, lv) in enumerate(scenario.levels.items()):
+            if not lv.volunteers:
+                continue
+            turnouts = []
+            for r in lv.volunteers:
+                role = scenario.roles[r]
+                shape = rosters.weekly_profile(role.model_copy(update={"staff_per_unit": 1, "availability": 1.0,
+                                                                       "hours_per_week": None}))
+                turnouts.append(rosters.DailyTurnout(shape, role.staff_per_unit, role.on_duty_share(),
+                                                     ctx.stream(f"volunteers.{lname}.{r}")))
+            extra.append((li, tuple(turnouts)))
+        self.extra = tuple(extra)
 
     def hooks(self) -> Hooks:
         return Hooks(extra_staff=self.extra)
