@@ -66,3 +66,10 @@ def test_screening_rules_out_clear_misses_and_keeps_doubtful_points() -> None:
     assert screen(w, {"wait": [5.0, 5.5, 4.8, 5.1]}, 0.01) == "infeasible"
     assert screen(w, {"wait": [0.5, 0.6, 0.4, 0.55]}, 0.01) == "feasible"
     assert looks(10) == [4, 8, 10] and looks(3) == [3] and looks(20, 5) == [5, 10, 20]
+
+
+def test_when_the_most_staff_misses_a_target_one_point_settles_the_search(two_stations) -> None:
+    frontier, chosen = staff(two_stations, VARY, ["wait_hours.front<=-1"], reps=6, seed=5, horizon_days=20)
+    assert chosen is None
+    assert len(frontier) == 1 and frontier.iloc[0][list(VARY)].tolist() == [7, 5]
+    assert frontier.attrs["replications_run"] == 4  # screened out at the first look

@@ -273,6 +273,8 @@ class SequentialSearch:
 
     def run(self) -> tuple | None:
         """Values of the chosen point (judged at full replications), or None if nothing is feasible."""
+        if not self.feasible(tuple(len(a) - 1 for a in self.axes)):
+            return None  # the most staff of every key misses a target: so does every point
         while True:
             best = self._pass()
             # Points run provisionally feasible and cheaper than the pass's best (noise can hide them
