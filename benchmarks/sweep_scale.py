@@ -26,8 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRICT = ROOT / "scenarios" / "synthetic_district.yaml"
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         figures: dict[str, Any] = {"points": n, "reps": REPS, "days": DAYS, "cpu_count": os.cpu_count()}
         tables = {}
         for executor in ("local", "dask"):
-            table, wall, before, peak = with_peak_memory(lambda: run_sweep(str(tmp / executor), executor, args.points))
+            table, wall, before, peak = with_peak_memory(lambda ex=executor: run_sweep(str(tmp / ex), ex, args.points))
             tables[executor] = table
             figures[executor] = {"wall_s": wall, "points_per_s": n / wall, "rss_before_mb": before, "rss_peak_mb": peak}
             loads.append(load_average())

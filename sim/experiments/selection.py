@@ -26,8 +26,9 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..results import atomic_write_bytes
 from ..scenario.schema import Scenario
@@ -162,7 +163,7 @@ def screen(targets: Sequence[TargetLike], per_rep: Mapping[str, Sequence[float]]
         return "infeasible"
     verdicts = []
     for t in targets:
-        x = [v for v in per_rep.get(t.metric, ()) if v == v and math.isfinite(v)]
+        x = [v for v in per_rep.get(t.metric, ()) if math.isfinite(v)]
         if len(x) < 2:
             verdicts.append("more")
             continue
@@ -273,8 +274,10 @@ class SequentialSearch:
 
     def run(self) -> tuple | None:
         """Values of the chosen point (judged at full replications), or None if nothing is feasible."""
-        if not self.feasible(tuple(len(a) - 1 for a in self.axes)):
+        cheapest, dearest = tuple(0 for _ in self.axes), tuple(len(a) - 1 for a in self.axes)
+        if len(self.axes) > 1 and not self.feasible(cheapest) and not self.feasible(dearest):
             return None  # the most staff of every key misses a target: so does every point
+        # (one key: the bisection below finds that in as few points)
         while True:
             best = self._pass()
             # Points run provisionally feasible and cheaper than the pass's best (noise can hide them

@@ -19,9 +19,10 @@ and replications (common random numbers), so their differences are not noise bet
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -45,7 +46,7 @@ class Target:
     value: float
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         m = _TARGET.match(text)
         if not m:
             raise ScenarioError([Problem("--target", text, "expected metric>=value or metric<=value")])
