@@ -9,11 +9,15 @@ Cost of a point: for each varied key path, value x yuan x multiplier, where yuan
 and the multiplier is the number of units of the levels that use the role (so
 ``staff_per_unit`` times it is the head count); other keys have multiplier 1.
 
-Search (assumes more staff never hurts a target): one varied key is bisected (log2 of the
-range points); several keys use marginal analysis: from the cheapest corner, repeatedly add
-the step that closes most of the total shortfall per yuan, then drop any step that is not
-needed. ``search="exhaustive"`` evaluates every combination. All points use the same seed
-and replications (common random numbers), so their differences are not noise between points.
+Search (assumes more staff never hurts a target): by default the sequential search of
+:mod:`.selection` (few replications first, more only where a point's interval straddles a
+target; points decided by monotonicity are not run; replications cached on disk), which gives
+the exhaustive search's answer (``docs/staffing-search.md`` states the guarantee). The
+full-replication searches remain: ``bisection`` (one key, log2 of the range points),
+``marginal`` (from the cheapest corner, repeatedly add the step that closes most of the total
+shortfall per yuan, then drop any step that is not needed) and ``exhaustive`` (every
+combination). All points use the same seed and replications (common random numbers), so their
+differences are not noise between points.
 """
 
 from __future__ import annotations
