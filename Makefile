@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test venv bench clean
 
+# Where `make bench` writes its figures (git-ignored; never a tracked file): make bench BENCH_OUT=/tmp/bench
+BENCH_OUT ?= results/bench
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -22,7 +25,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --out $(BENCH_OUT)/engine.json
+	$(BIN)/python benchmarks/staffing.py --before --out $(BENCH_OUT)/staffing.json
+	$(BIN)/python benchmarks/sweep_scale.py --out $(BENCH_OUT)/sweep.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -67,7 +67,8 @@ def test_single_station_bisection_finds_the_erlang_c_answer(tmp_path: Path) -> N
     assert chosen["cost"] == exact * 60000.0
     assert len(frontier) <= math.ceil(math.log2(len(values))) + 1 < len(values)  # bisection, not every value
     assert list(frontier.columns) == ["roles.clerk.staff_per_unit", "cost", "wait_hours.front.mean",
-                                      "wait_hours.front.ci_low", "wait_hours.front.ci_high", "feasible", "chosen"]
+                                      "wait_hours.front.ci_low", "wait_hours.front.ci_high", "feasible", "reps", "chosen"]
+    assert frontier["reps"].max() == 5 and frontier.loc[frontier["chosen"], "reps"].item() == 5
     assert frontier["chosen"].sum() == 1
     row = frontier[frontier["chosen"]].iloc[0]
     assert row["wait_hours.front.ci_low"] <= mean_wait(exact, LAMBDA, MEAN_SERVICE) <= row["wait_hours.front.ci_high"]

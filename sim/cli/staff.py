@@ -17,8 +17,9 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "staff", help="find the cheapest staffing meeting targets (lower confidence bound), print the frontier",
         description="Search staffing levels (--vary) for the cheapest one whose 95%% confidence bound meets every "
-                    "--target (lower bound for >=, upper bound for <=). One key is bisected; several are searched by "
-                    "marginal analysis, without evaluating every combination.")
+                    "--target (lower bound for >=, upper bound for <=). The default search runs few replications first and "
+                    "more only where a point's interval straddles a target, and skips points that more or less staff "
+                    "decides (docs/staffing-search.md); --search exhaustive runs every combination.")
     p.add_argument("scenario")
     p.add_argument("--vary", action="append", default=[], required=True, metavar="key.path=min..max",
                    help="a staffing key and its range, e.g. roles.grid_worker.staff_per_unit=1..6 (or v1,v2,...)")
@@ -26,7 +27,7 @@ def add(sub: Any) -> None:
                    help='a target, e.g. "within_target_share>=0.9" (repeatable)')
     p.add_argument("--cost", action="append", default=[], metavar="key.path=yuan",
                    help="yuan per year for one step of a varied key (default: the role's cost_per_year, else 1)")
-    p.add_argument("--search", choices=("auto", "bisection", "marginal", "exhaustive"), default="auto")
+    p.add_argument("--search", choices=("auto", "sequential", "bisection", "marginal", "exhaustive"), default="auto")
     a.add_retries(p)
     a.add_experiment(p)
     p.set_defaults(func=command)

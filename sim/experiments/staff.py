@@ -9,19 +9,24 @@ Cost of a point: for each varied key path, value x yuan x multiplier, where yuan
 and the multiplier is the number of units of the levels that use the role (so
 ``staff_per_unit`` times it is the head count); other keys have multiplier 1.
 
-Search (assumes more staff never hurts a target): one varied key is bisected (log2 of the
-range points); several keys use marginal analysis: from the cheapest corner, repeatedly add
-the step that closes most of the total shortfall per yuan, then drop any step that is not
-needed. ``search="exhaustive"`` evaluates every combination. All points use the same seed
-and replications (common random numbers), so their differences are not noise between points.
+Search (assumes more staff never hurts a target): by default the sequential search of
+:mod:`.selection` (few replications first, more only where a point's interval straddles a
+target; points decided by monotonicity are not run; replications cached on disk), which gives
+the exhaustive search's answer (``docs/staffing-search.md`` states the guarantee). The
+full-replication searches remain: ``bisection`` (one key, log2 of the range points),
+``marginal`` (from the cheapest corner, repeatedly add the step that closes most of the total
+shortfall per yuan, then drop any step that is not needed) and ``exhaustive`` (every
+combination). All points use the same seed and replications (common random numbers), so their
+differences are not noise between points.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -46,7 +51,7 @@ class Target:
     value: float
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         m = _TARGET.match(text)
         if not m:
             raise ScenarioError([Problem("--target", text, "expected metric>=value or metric<=value")])
@@ -153,26 +158,33 @@ class _Evaluator:
         return [self.rows[v] for v in batch]
 
     def _row(self, values: tuple, doc: Mapping[str, Any]) -> dict[str, Any]:
-        summary = point_summary(doc).set_index("metric")
-        row: dict[str, Any] = dict(zip(self.keys, values))
-        row["cost"] = self.cost(values)
-        feasible, short = True, 0.0
-        for t in self.targets:
-            if t.metric not in summary.index:
-                raise ScenarioError([Problem("--target", str(t), f"unknown metric '{t.metric}'; metrics: "
-                                             + ", ".join(summary.index))])
-            s = summary.loc[t.metric]
-            row[f"{t.metric}.mean"] = float(s["mean"])
-            row[f"{t.metric}.ci_low"] = float(s["ci_low"])
-            if t.op == "<=":
-                row[f"{t.metric}.ci_high"] = float(s["ci_high"])
-            feasible &= t.met(s)
-            short += t.shortfall(s)
-        if "unstable" in summary.index and summary.loc["unstable", "mean"] > 0:
-            feasible, short = False, short + 1.0  # queues grew without bound in some replication
-        row["feasible"] = bool(feasible)
-        row["_shortfall"] = short
-        return row
+        return point_row(self.keys, values, self.cost(values), self.targets, doc)
+
+
+def point_row(keys: Sequence[str], values: tuple, cost: float, targets: Sequence[Target],
+              doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A frontier row: the point, its cost, each target's mean and bound, and ``feasible`` by the
+    exhaustive rule (every target met on its 95% bound, no unstable replication)."""
+    summary = point_summary(doc).set_index("metric")
+    row: dict[str, Any] = dict(zip(keys, values))
+    row["cost"] = cost
+    feasible, short = True, 0.0
+    for t in targets:
+        if t.metric not in summary.index:
+            raise ScenarioError([Problem("--target", str(t), f"unknown metric '{t.metric}'; metrics: "
+                                         + ", ".join(summary.index))])
+        s = summary.loc[t.metric]
+        row[f"{t.metric}.mean"] = float(s["mean"])
+        row[f"{t.metric}.ci_low"] = float(s["ci_low"])
+        if t.op == "<=":
+            row[f"{t.metric}.ci_high"] = float(s["ci_high"])
+        feasible &= t.met(s)
+        short += t.shortfall(s)
+    if "unstable" in summary.index and summary.loc["unstable", "mean"] > 0:
+        feasible, short = False, short + 1.0  # queues grew without bound in some replication
+    row["feasible"] = bool(feasible)
+    row["_shortfall"] = short
+    return row
 
 
 def _bisect(ev: _Evaluator, values: list[Any]) -> None:
@@ -233,8 +245,35 @@ def frontier_table(ev: _Evaluator) -> tuple[pd.DataFrame, dict[str, Any] | None]
     chosen = next((r for r in rows if r["feasible"]), None)
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "_shortfall"} for r in rows])
     table["chosen"] = [r is chosen for r in rows] if rows else []
-    pick = None if chosen is None else {k: v for k, v in chosen.items() if k not in ("_shortfall", "feasible")}
+    pick = None if chosen is None else {k: v for k, v in chosen.items() if k not in ("_shortfall", "feasible", "reps")}
     return table, pick
+
+
+def _sequential(ev: _Evaluator, axes: list[list[Any]], cache_dir: Path | None) -> int:
+    """The sequential search of :mod:`.selection`; fills ``ev.rows`` (with ``reps`` used) and
+    returns the number of replications it ran."""
+    from .selection import PointsFailedError, ReplicationStore, SequentialSearch
+    from .sweep import point_scenario
+
+    store = ReplicationStore(ev.base, ev.keys, ev.seed, ev.horizon_days, ev.ex,
+                             lambda p: point_scenario(ev.base, p), cache_dir)
+
+    def exact(values: tuple, n: int) -> bool:
+        return point_row(ev.keys, values, ev.cost(values), ev.targets, store.doc(values, n))["feasible"]
+
+    search = SequentialSearch(axes, store, ev.targets, ev.reps, ev.cost, exact, progress=ev.progress)
+    try:
+        chosen = search.run()
+    except PointsFailedError as exc:
+        raise PointsFailed({i: (dict(zip(ev.keys, v)), why) for i, (v, why) in enumerate(exc.failures.items())}) from None
+    for values, n in search.evaluated().items():
+        ev.rows[values] = {**point_row(ev.keys, values, ev.cost(values), ev.targets, store.doc(values, n)), "reps": n}
+    if chosen is not None:
+        assert ev.rows[chosen]["feasible"] and ev.rows[chosen]["reps"] == ev.reps
+    return store.replications_run
+
+
+SEARCHES = ("auto", "sequential", "bisection", "marginal", "exhaustive")
 
 
 def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[Any]] | Sequence[str],
@@ -242,7 +281,7 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
           costs: Mapping[str, float] | Sequence[str] | None = None, horizon_days: float | None = None,
           overrides: Mapping[str, Any] | Sequence[str] | None = None, workers: int = 1,
           executor: Executor | str | None = None, scheduler: Any = None, retries: int = DEFAULT_RETRIES,
-          search: str = "auto", out: str | Path | None = None,
+          search: str = "auto", out: str | Path | None = None, cache: str | Path | None = None,
           progress: Callable[[int], None] | None = None) -> StaffResult:
     """Find the cheapest staffing meeting every target on its confidence bound.
 
@@ -251,8 +290,14 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
     :class:`~sim.experiments.staffing_answer.StaffingAnswer`; ``answer.json`` with ``out``).
     Returns, unpacking as a pair, the frontier table (every point explored: the varied keys, ``cost``, per target
     ``<metric>.mean`` and ``<metric>.ci_low`` (plus ``.ci_high`` for ``<=`` targets),
-    ``feasible``, ``chosen``) and the chosen point as a dict (None if nothing feasible).
-    With ``out``, evaluated points are kept in ``out/points`` and reused by a rerun.
+    ``feasible``, ``chosen``, and for the sequential search ``reps``, the replications the
+    point ran) and the chosen point as a dict (None if nothing feasible).
+
+    ``search``: ``"auto"``/``"sequential"`` (few replications first, more only where the
+    answer is in doubt, monotonicity; see :mod:`sim.experiments.selection`), or the
+    full-replication ``"bisection"`` (one key), ``"marginal"`` and ``"exhaustive"``.
+    Evaluated replications are kept in ``cache`` (default ``out``) under ``points/`` and
+    reused by any later search on the same scenario, seed and horizon.
     """
     base = resolve_base(scenario_or_path, overrides)
     grid = parse_vary(vary) if not isinstance(vary, Mapping) else {k: sorted(v) for k, v in vary.items()}
@@ -267,22 +312,27 @@ def staff(scenario_or_path: Scenario | str | Path, vary: Mapping[str, Sequence[A
     keys = list(grid)
     axes = [list(grid[k]) for k in keys]
     unit = unit_costs(base.scenario, keys, cost_map)
+    if search not in SEARCHES:
+        raise ValueError(f"unknown search {search!r}: {', '.join(SEARCHES)}")
     if search == "auto":
-        search = "bisection" if len(keys) == 1 else "marginal"
+        search = "sequential"
+    if search == "bisection" and len(keys) != 1:
+        raise ValueError("bisection searches one varied key; use marginal or sequential for several")
+    cache_dir = Path(cache) if cache is not None else (Path(out) if out else None)
+    ran = None
     with executor_session(executor, workers, scheduler, retries) as ex:
-        ev = _Evaluator(base, keys, tgs, reps, seed, horizon_days, ex, Path(out) if out else None, unit, progress)
+        ev = _Evaluator(base, keys, tgs, reps, seed, horizon_days, ex, cache_dir, unit, progress)
         if search == "exhaustive":
             ev.evaluate([tuple(p[k] for k in keys) for p in grid_points(grid)])
         elif search == "bisection":
-            if len(keys) != 1:
-                raise ValueError("bisection searches one varied key; use marginal for several")
             _bisect(ev, axes[0])
         elif search == "marginal":
             _marginal(ev, axes)
         else:
-            raise ValueError(f"unknown search {search!r}: auto, bisection, marginal or exhaustive")
+            ran = _sequential(ev, axes, cache_dir)
         evaluated = evaluate_answer_points(ev, base.scenario, keys, axes)
     table, chosen = frontier_table(ev)
+    table.attrs["replications_run"] = ran  # None for the full-replication searches
     priced = all(k in cost_map or (k.split(".")[0] == "roles" and len(k.split(".")) >= 3 and k.split(".")[1] in
                                    base.scenario.roles and base.scenario.roles[k.split(".")[1]].cost_per_year is not None)
                  for k in keys)
