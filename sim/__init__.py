@@ -49,6 +49,7 @@ _API: dict[str, tuple[str, str]] = {
     "compare_with_simulation": ("sim.analytic", "compare_with_simulation"),
     # results folders and presentation
     "read_folder": ("sim.results", "read_folder"),
+    "timeline": ("sim.trace", "timeline"),
     "plot_folder": ("sim.results.figures", "plot_folder"),
     "write_report": ("sim.report", "write_report"),
     "summary_view": ("sim.format", "summary_view"),

@@ -278,7 +278,8 @@ def time_to_settlement(data: Any, *, target_days: Any = None, warmup_days: Any =
     """ECDF of days from arrival to settlement per scenario, with the target time marked.
 
     y is the share of closed cases (arrived after warm-up) settled within x days, so at a single
-    target it equals the ``within_target_share`` metric, and it levels off at the settled share.
+    target it equals the closed-only ``within_target_share_closed`` metric (``within_target_share``
+    also counts open cases past their target as missed), and it levels off at the settled share.
     Targets per severity are drawn as one line each (the curve is over all severities).
     The line is the mean over replications of each replication's curve, the band its 95% CI.
     Needs per-case tables (``RunResult.cases()``, runs with ``record_cases=True``). For a

@@ -244,8 +244,8 @@ def test_zero_staff_where_cases_are_routed(tmp_path, capsys):
     # availability is not rounded (1 x 0.3 is someone on duty part of the time): only 0 leaves nobody
     f = write(tmp_path, ("  head: {staff_per_unit: 1}", "  head: {staff_per_unit: 1, availability: 0}"))
     assert errors(capsys, str(f)) == [
-        f"{f}:16:5: levels.building.role: role 'head' never has anyone on duty (staff_per_unit 1 x availability 0, "
-        "or shifts with staff 0, round to 0) but cases are routed to level 'building'"]
+        f"{f}:16:5: levels.building.role: role 'head' never has anyone on duty (staff_per_unit 1 x availability 0 "
+        "is 0, or every shift has staff 0) but cases are routed to level 'building'"]
 
 
 def test_zero_staff_is_fine_where_no_case_can_go(tmp_path, capsys):

@@ -26,13 +26,14 @@ from . import (
     sensitivity,
     staff,
     sweep,
+    trace,
     validate,
     warmup,
 )
 from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
-COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report, trace)
 
 
 def build_parser() -> argparse.ArgumentParser:

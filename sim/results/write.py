@@ -100,6 +100,9 @@ def _write_run_tables(folder: Path, result: Any, *, summary_csv: bool) -> None:
         result.summary.to_csv(folder / "summary.csv", index=False)
     result.backlog().to_csv(folder / "backlog.csv", index=False)
     write_cases(folder, result.records)
+    from ..trace import write_visits
+
+    write_visits(folder, result.records)
 
 
 def write_run(out: str | Path, result: Any, loaded: Any, *, force: bool = False, elapsed: float | None = None) -> Path:

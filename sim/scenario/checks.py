@@ -57,7 +57,7 @@ def staff_problems(scenario: "Scenario") -> list[str]:
             out.append(f"{p}: role '{lv.role}' has staff_per_unit 0 but cases are routed to level '{name}'")
         elif on_duty_peak(role) == 0:
             out.append(f"{p}: role '{lv.role}' never has anyone on duty (staff_per_unit {role.staff_per_unit} x availability "
-                       f"{role.availability:g}, or shifts with staff 0, round to 0) but cases are routed to level '{name}'")
+                       f"{role.availability:g} is 0, or every shift has staff 0) but cases are routed to level '{name}'")
     return out
 
 
