@@ -116,8 +116,8 @@ def warnings(loads: list[LevelLoad]) -> list[str]:
     for ld in loads:
         if not ld.overloaded:
             continue
-        where = "" if ld.worst_utilisation == ld.utilisation else f" (busiest unit #{ld.worst_unit}: {ld.worst_utilisation:.2f})"
-        detail = (f"estimated utilisation {ld.utilisation:.2f}{where}: {ld.offered:.3g} staff-hours of work an hour "
+        where = "" if ld.worst_utilisation == ld.utilisation else f" (busiest unit #{ld.worst_unit}: {ld.worst_utilisation:.3g})"
+        detail = (f"estimated utilisation {ld.utilisation:.3g}{where}: {ld.offered:.3g} staff-hours of work an hour "
                   f"for {ld.capacity:.3g} staff on duty on average")
         if ld.unstable:
             lines.append(f"unstable: arrival rate exceeds capacity at level {ld.level} ({detail}); "

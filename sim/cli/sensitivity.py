@@ -55,7 +55,7 @@ def command(args: argparse.Namespace) -> int:
         run_sensitivity,
     )
     from ..experiments.sweep import PointsFailed
-    from ..results import prepare_out, write_sensitivity
+    from ..results import prepare_out, publish, write_sensitivity
 
     loaded = load(args.scenario, args.set, args.allow_large)
     factors, skipped = choose_factors(loaded.data, args.param, args.assumptions, args.spread)
@@ -93,6 +93,7 @@ def command(args: argparse.Namespace) -> int:
     if out is not None:
         command_line = "sim " + " ".join(shlex.quote(x) for x in sys.argv[1:]) if sys.argv[1:] else None
         write_sensitivity(out, res, loaded, elapsed=elapsed, command=command_line)
+        out = publish(out, args.out)  # with --force: only now replaces what was there
     if args.json:
         print(json.dumps(res.to_json(), ensure_ascii=False))
         return 0

@@ -36,7 +36,7 @@ def command(args: argparse.Namespace) -> int:
     """Run the search and print the frontier it explored and the chosen staffing."""
     from ..experiments.staff import staff
     from ..experiments.sweep import PointsFailed
-    from ..results import prepare_out
+    from ..results import prepare_out, publish
 
     out = prepare_out(args.out, args.force, "staff") if args.out else None
     bar, advance = progress(None, "staffing points", enabled=not args.quiet)  # total unknown: a search
@@ -50,6 +50,7 @@ def command(args: argparse.Namespace) -> int:
     except PointsFailed as exc:
         print(f"sim staff: {exc}", file=sys.stderr)
         return 1
+    out = publish(out, args.out) if out else None  # with --force: only now replaces what was there
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"frontier": json.loads(frontier.to_json(orient="records")), "chosen": chosen,
