@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ..format import fmt
@@ -79,12 +80,12 @@ def command(args: argparse.Namespace) -> int:
                                   progress=advance, levels=args.levels, skipped=skipped, **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sensitivity: {exc}", file=sys.stderr)
-        if out:
+        if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded
             print(f"sim sensitivity: finished points are kept in {out}/points; run the same command again to retry",
                   file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if not out:
+        if out is None or out != Path(args.out):
             raise
         print(f"sim sensitivity: interrupted; finished points are kept in {out}/points: run the same command again "
               "to resume", file=sys.stderr)

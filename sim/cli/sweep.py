@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from . import args as a
@@ -45,7 +46,7 @@ def command(args: argparse.Namespace) -> int:
                           retries=args.retries, progress=advance, **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sweep: {exc}", file=sys.stderr)
-        if out:
+        if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded
             print(f"sim sweep: finished points are kept in {out}/points; run the same command again to retry", file=sys.stderr)
         return 1
     out = publish(out, args.out) if out else None  # with --force: only now replaces what was there

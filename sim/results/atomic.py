@@ -133,6 +133,7 @@ def output_lock(out: str | Path) -> Iterator[Path]:
     exactly one process writes ``out`` at a time; a lock whose process is gone is taken over,
     and the leftovers of dead runs beside ``out`` are removed."""
     out = Path(out).absolute()
+    made = [d for d in (out.parent, *out.parent.parents) if not d.exists()]  # removed again if left empty
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = _lock_path(out)
     for _ in range(3):
@@ -163,6 +164,11 @@ def output_lock(out: str | Path) -> Iterator[Path]:
                 lock.unlink()
         except (OSError, ValueError):
             pass
+        for d in made:  # deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                break
 
 
 def temp_beside(out: str | Path, kind: str = "partial") -> Path:

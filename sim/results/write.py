@@ -180,7 +180,7 @@ def _sub_folder(folder: Path, name: str, out: str | Path) -> Path:
     return d
 
 
-CASE_BATCH_ROWS = 65_536
+CASE_BATCH_ROWS = 2_048  # the spool writes row groups of 2,000 rows
 
 
 def write_cases(folder: Path, records: Any) -> int:
