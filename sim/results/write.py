@@ -18,11 +18,11 @@ from typing import Any, Mapping
 
 from .atomic import (
     OutputExists,
+    UnsafePath,
     atomic_dir,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    UnsafePath,
     inside,
     replace_with,
     temp_beside,
