@@ -180,15 +180,14 @@ def _sub_folder(folder: Path, name: str, out: str | Path) -> Path:
     return d
 
 
-CASE_BATCH_ROWS = 2_048  # the spool writes row groups of 2,000 rows
-
-
 def write_cases(folder: Path, records: Any) -> int:
     """Per-case tables (cases.parquet, cases.csv.gz) of records that hold rows or spooled part
     files; returns the number of rows (0: no table written).
 
-    Spooled part files are streamed in batches of CASE_BATCH_ROWS rows, so memory stays bounded
-    whatever the run length.
+    Spooled part files are streamed one row group at a time (the spool writes them of
+    CHUNK_ROWS rows; only the last one holds the cases still open), so memory stays bounded
+    whatever the run length. Reading row groups without threads keeps less memory than
+    ``iter_batches``.
     """
     import gzip
 
@@ -203,8 +202,9 @@ def write_cases(folder: Path, records: Any) -> int:
             if r.cases is not None:
                 yield pd.DataFrame(r.cases, columns=CASE_COLUMNS).assign(rep=r.rep)
             for f in r.extra.get("case_files", ()):
-                for batch in pq.ParquetFile(f).iter_batches(batch_size=CASE_BATCH_ROWS):
-                    yield batch.to_pandas().assign(rep=r.rep)
+                part = pq.ParquetFile(f)
+                for i in range(part.num_row_groups):
+                    yield part.read_row_group(i, use_threads=False).to_pandas().assign(rep=r.rep)
 
     writer = None
     csv = None
