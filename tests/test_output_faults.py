@@ -371,3 +371,15 @@ def test_ctrl_c_during_a_sweep_says_what_was_kept(tally, capsys, tmp_path, monke
                    f"again to resume (the tables are written when every point is done)")
     tally["clean"] += 1
     assert "nothing was written there" not in err
+
+
+def test_relative_out_folders_are_written_where_they_are_named(tally, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    outcome(tally, capsys, "sweep", LADDER, *GRID, *FAST, "--out", "D", expect=0)
+    outcome(tally, capsys, "run", LADDER, *FAST, "--out", "R", expect=0)
+    assert sorted(p.name for p in (tmp_path / "D").iterdir()) == ["manifest.json", "points", "sweep.csv",
+                                                                 "sweep.parquet"]
+    assert len(list((tmp_path / "D" / "points").glob("*.json"))) == 2
+    assert {"manifest.json", "summary.json", "cases.parquet"} <= {p.name for p in (tmp_path / "R").iterdir()}
+    assert read_folder("D").kind == "sweep" and read_folder("R").kind == "run"
+    assert hidden(tmp_path) == []

@@ -31,13 +31,14 @@ class UnsafePath(ValueError):
 
 
 def inside(folder: str | Path, path: str | Path) -> Path:
-    """``path`` resolved, if it lies inside ``folder`` (resolved too); else UnsafePath.
+    """``folder / path`` resolved (``path`` is a name inside ``folder``, or absolute), if it lies
+    inside ``folder`` (resolved too); else UnsafePath.
 
     Every writer passes each path it writes through this, so a name that slipped past
     validation (``../escape``, an absolute path, a symlink out) can never write elsewhere.
     """
     root = Path(folder).resolve()
-    target = (root / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+    target = (Path(folder) / path).resolve()
     if target != root and root not in target.parents:
         raise UnsafePath(f"refusing to write {path}: it is not inside the output folder {folder}")
     return target
@@ -52,7 +53,7 @@ def _umask() -> int:
 def atomic_write_bytes(path: str | Path, data: bytes, *, root: str | Path | None = None) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename over ``path``
     (which must lie inside ``root`` when given)."""
-    path = inside(root, path) if root is not None else Path(path)
+    path = inside(root, Path(path).absolute()) if root is not None else Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
