@@ -251,8 +251,8 @@ def warnings(loads: list[LevelLoad]) -> list[str]:
                              f"{ld.capacity:.3g} staff on duty on average; the queue keeps up only while staff work "
                              f"past their shifts (see overtime_hours and backlog_growing)")
             continue
-        where = "" if ld.worst_utilisation == ld.utilisation else f" (busiest unit #{ld.worst_unit}: {ld.worst_utilisation:.2f})"
-        detail = (f"estimated utilisation {ld.utilisation:.2f}{where}: {ld.offered_on_duty:.3g} staff-hours of "
+        where = "" if ld.worst_utilisation == ld.utilisation else f" (busiest unit #{ld.worst_unit}: {ld.worst_utilisation:.3g})"
+        detail = (f"estimated utilisation {ld.utilisation:.3g}{where}: {ld.offered_on_duty:.3g} staff-hours of "
                   f"on-duty work an hour for {ld.capacity:.3g} staff on duty on average")
         if ld.unstable:
             lines.append(f"unstable: arrival rate exceeds capacity at level {ld.level} ({detail}); "

@@ -10,41 +10,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-VISITS_FILE = "visits.parquet"
-
-
-def write_visits(folder: str | Path, records: Iterable[Any]) -> bool:
-    """The visits table (``visits.parquet``) of records that hold visit rows or spooled part files.
-
-    Part files are copied one at a time, so the table is never all in memory. False if no
-    record has visits.
-    """
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from .engine.model import VISIT_COLUMNS
-
-    def parts() -> Iterable[pd.DataFrame]:
-        for r in records:
-            if r.visits:
-                yield pd.DataFrame(r.visits, columns=VISIT_COLUMNS)
-            for f in r.extra.get("visit_files", ()):
-                yield pd.read_parquet(f)
-
-    writer = None
-    try:
-        for frame in parts():
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(Path(folder) / VISITS_FILE, table.schema)
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
-    return writer is not None
 
 
 def _read(folder: Path, stem: str, case_id: int, rep: int) -> Any:

@@ -10,7 +10,8 @@ import pandas as pd
 from sim.engine.model import VISIT_COLUMNS, single_run
 from sim.results import write_cases
 from sim.scenario import load_scenario
-from sim.trace import timeline, write_visits
+from sim.results.write import write_visits
+from sim.trace import timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 ZHONGLOU = ROOT / "scenarios" / "zhonglou.yaml"

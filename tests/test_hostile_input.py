@@ -421,3 +421,25 @@ MECHANISMS = [
 def test_mechanisms_at_extreme_values_are_refused_or_run(tally, capsys, tmp_path, extra):
     f = scenario_file(tmp_path, {**VALID, **extra})
     _runs_if_valid(tally, capsys, f)
+
+
+# --------------------------------------------------------------------------- option values that would be silently accepted
+def _commands_taking(option: str) -> list[str]:
+    """Every command whose parser has ``option`` (read from the parser, so a new command is covered too)."""
+    from sim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    return [name for name, p in sub.choices.items() if any(option in a.option_strings for a in p._actions)]
+
+
+BAD_OPTION_VALUES = [(opt, bad, cmd) for opt, bads in (("--workers", ["-1", "-7", "x", "1.5"]),
+                                                       ("--retries", ["-1", "x"]),
+                                                       ("--out", ["", " "]))
+                     for cmd in _commands_taking(opt) for bad in bads]
+
+
+@pytest.mark.parametrize("option,bad,command", BAD_OPTION_VALUES)
+def test_bad_workers_retries_and_out_are_refused_by_every_command(tally, capsys, tmp_path, option, bad, command):
+    assert {"run", "compare", "sweep", "staff", "sensitivity", "plot", "report"} <= set(_commands_taking("--out"))
+    _, err = cli(tally, capsys, command, str(LADDER), f"{option}={bad}", expect=2)
+    assert f"argument {option}: expected" in err

@@ -59,24 +59,42 @@ def main(argv: list[str] | None = None) -> int:
     out = getattr(args, "out", None)
     out_existed = bool(out) and os.path.exists(out)
     try:
-        status = args.func(args)
+        if not out or args.command not in WRITERS:
+            status = args.func(args)
+        else:
+            from ..results import output_lock
+
+            with output_lock(out):  # one writer per folder; leftovers of killed runs beside it go
+                status = args.func(args)
         invocation.record(args, sys.argv[1:] if argv is None else argv)
         return status
     except KeyboardInterrupt:
-        if not out:
-            print("sim: interrupted", file=sys.stderr)
-        elif getattr(args, "out_written", False):
-            print(f"sim: interrupted after {out} was written completely", file=sys.stderr)
-        else:
-            kept = "the existing folder was left as it was" if out_existed else "nothing was written there"
-            print(f"sim: interrupted; results are written only when complete, so {out} was not written ({kept})",
-                  file=sys.stderr)
+        print(_interrupted(args, out, out_existed), file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:
         return _failure(exc, out)
+
+
+RESUMABLE = ("sweep", "staff", "sensitivity")
+WRITERS = ("run", "compare", *RESUMABLE)  # the commands whose --out is a results folder
+
+
+def _interrupted(args: argparse.Namespace, out: str | None, out_existed: bool) -> str:
+    """What Ctrl-C left behind: nothing, the complete folder, or (resumable commands) the finished points."""
+    if not out:
+        return "sim: interrupted"
+    if getattr(args, "out_written", False):
+        return f"sim: interrupted after {out} was written completely"
+    if args.command in RESUMABLE and not (out_existed and args.force):
+        points = os.path.join(out, "points")
+        done = len([f for f in os.listdir(points) if f.endswith(".json")]) if os.path.isdir(points) else 0
+        return (f"sim: interrupted; the {done} finished point(s) are kept in {points}: run the same command "
+                f"again to resume (the tables are written when every point is done)")
+    kept = "the existing folder was left as it was" if out_existed else "nothing was written there"
+    return f"sim: interrupted; results are written only when complete, so {out} was not written ({kept})"
 
 
 def _failure(exc: Exception, out: str | None) -> int:

@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ..format import fmt
@@ -55,7 +56,7 @@ def command(args: argparse.Namespace) -> int:
         run_sensitivity,
     )
     from ..experiments.sweep import PointsFailed
-    from ..results import prepare_out, write_sensitivity
+    from ..results import prepare_out, publish, write_sensitivity
 
     loaded = load(args.scenario, args.set, args.allow_large)
     factors, skipped = choose_factors(loaded.data, args.param, args.assumptions, args.spread)
@@ -79,12 +80,12 @@ def command(args: argparse.Namespace) -> int:
                                   progress=advance, levels=args.levels, skipped=skipped, **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sensitivity: {exc}", file=sys.stderr)
-        if out:
+        if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded
             print(f"sim sensitivity: finished points are kept in {out}/points; run the same command again to retry",
                   file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if not out:
+        if out is None or out != Path(args.out):
             raise
         print(f"sim sensitivity: interrupted; finished points are kept in {out}/points: run the same command again "
               "to resume", file=sys.stderr)
@@ -93,6 +94,7 @@ def command(args: argparse.Namespace) -> int:
     if out is not None:
         command_line = "sim " + " ".join(shlex.quote(x) for x in sys.argv[1:]) if sys.argv[1:] else None
         write_sensitivity(out, res, loaded, elapsed=elapsed, command=command_line)
+        out = publish(out, args.out)  # with --force: only now replaces what was there
     if args.json:
         print(json.dumps(res.to_json(), ensure_ascii=False))
         return 0

@@ -41,7 +41,7 @@ def command(args: argparse.Namespace) -> int:
     from ..experiments.staff import Target, staff
     from ..experiments.staffing_answer import answer_lines
     from ..experiments.sweep import PointsFailed
-    from ..results import prepare_out
+    from ..results import prepare_out, publish
 
     out = prepare_out(args.out, args.force, "staff") if args.out else None
     bar, advance = progress(None, "staffing points", enabled=not args.quiet)  # total unknown: a search
@@ -56,6 +56,7 @@ def command(args: argparse.Namespace) -> int:
         return 1
     frontier, chosen = result
     answer = result.answer
+    out = publish(out, args.out) if out else None  # with --force: only now replaces what was there
     elapsed = time.perf_counter() - t0
     if args.json:
         print(json.dumps({"frontier": json.loads(frontier.to_json(orient="records")), "chosen": chosen,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from . import args as a
@@ -30,7 +31,7 @@ def command(args: argparse.Namespace) -> int:
     """Run the sweep, print a table of the shown metrics, write OUT/sweep.csv, sweep.parquet and manifest.json."""
     from ..experiments.inputs import resolve_base
     from ..experiments.sweep import PointsFailed, grid_points, parse_grid, sweep
-    from ..results import prepare_out
+    from ..results import prepare_out, publish
 
     grid = parse_grid(args.grid)
     base = resolve_base(args.scenario, a.overrides(args))
@@ -45,9 +46,10 @@ def command(args: argparse.Namespace) -> int:
                           retries=args.retries, progress=advance, **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sweep: {exc}", file=sys.stderr)
-        if out:
+        if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded
             print(f"sim sweep: finished points are kept in {out}/points; run the same command again to retry", file=sys.stderr)
         return 1
+    out = publish(out, args.out) if out else None  # with --force: only now replaces what was there
     elapsed = time.perf_counter() - t0
     if args.json:
         print(table.to_json(orient="records", force_ascii=False))

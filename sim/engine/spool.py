@@ -5,6 +5,7 @@ to the replication's Parquet file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,13 +15,26 @@ _TYPES = {"case_id": "int64", "arrival_day": "float64", "building": "int64", "cl
           "end_day": "float64", "off_duty_wait_hours": "float64"}  # every other column is text
 
 
+SPOOL_ROOT = re.compile(r"\..+\.cases\.\d+\..+")  # the folder sim.results.case_spool makes beside --out
+
+
+def spool_folder(folder: str | Path) -> Path:
+    """``folder`` resolved; when it lies under a spool made beside a results folder, it must stay
+    inside that spool (a scenario name such as ``../escape`` is refused, never written)."""
+    from ..results.atomic import inside
+
+    path = Path(folder).absolute()
+    roots = [Path(*path.parts[:i + 1]) for i, part in enumerate(path.parts) if SPOOL_ROOT.fullmatch(part)]
+    return inside(roots[0], path) if roots else path
+
+
 class CaseSpool:
     """Appends one replication's rows, a row group at a time, to ``<stem>-r<rep>.parquet``
     (``cases`` for the case table, ``visits`` for the per-case trace)."""
 
     def __init__(self, folder: str | Path, rep: int, columns: Sequence[str], stem: str = "cases"):
         self.stem = stem
-        self.folder = Path(folder)
+        self.folder = spool_folder(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.rep = rep
         self.columns = list(columns)

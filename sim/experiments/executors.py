@@ -192,7 +192,8 @@ class LocalExecutor(Executor):
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(batch)))
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(batch)), initializer=die_with_parent,
+                                   initargs=(os.getpid(),))
         died: list[int] = []
         try:
             futures = {pool.submit(fn, items[i]): i for i in batch}
@@ -212,6 +213,34 @@ class LocalExecutor(Executor):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return sorted(died)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies (even by SIGKILL),
+    so no orphan keeps computing and holding memory. On Linux the kernel sends SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread watches the parent pid."""
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 class DaskExecutor(Executor):

@@ -121,9 +121,8 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
     docs: list[dict[str, Any] | None] = [None] * len(points)
     todo: list[int] = []
     for i, h in enumerate(hashes):
-        f = cache / f"{h}.json" if cache else None
-        if f is not None and f.exists():
-            docs[i] = json.loads(f.read_text(encoding="utf-8"))
+        docs[i] = _finished_point(cache / f"{h}.json", h) if cache else None
+        if docs[i] is not None:
             if progress:
                 progress(1)
         else:
@@ -148,7 +147,7 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
                "scenario_hash": base.hash, "replications": {m: [rec.get(m, float("nan")) for rec in per_rep] for m in names}}
         text = json.dumps(doc, sort_keys=False, default=float)
         if cache is not None:
-            atomic_write_bytes(cache / f"{hashes[i]}.json", text.encode("utf-8"))
+            atomic_write_bytes(cache / f"{hashes[i]}.json", text.encode("utf-8"), root=cache)
         docs[i] = json.loads(text)  # the same round trip as a resumed point, so both give identical tables
         if progress:
             progress(1)
@@ -172,6 +171,16 @@ def tidy_table(keys: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> pd.Dat
     if not frames:
         return pd.DataFrame(columns=[*keys, *TABLE_COLUMNS])
     return pd.concat(frames, ignore_index=True)
+
+
+def _finished_point(f: Path, h: str) -> dict[str, Any] | None:
+    """A finished point read back from the cache; None (run it again) when absent or damaged."""
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(doc, dict) and doc.get("hash") == h and isinstance(doc.get("replications"), dict)
+    return doc if ok else None
 
 
 # --------------------------------------------------------------------------- the public function

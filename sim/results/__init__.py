@@ -8,12 +8,17 @@ Nothing heavy is imported here: pandas and pyarrow load when a table is written 
 
 from .atomic import (
                     OutputExists,
+                    UnsafePath,
                     atomic_dir,
                     atomic_write_bytes,
                     atomic_write_json,
                     atomic_write_text,
+                    inside,
+                    output_lock,
+                    remove_leftovers,
 )
 from .read import (
+                    DamagedResults,
                     NotResults,
                     ResultsFolder,
                     RunFolder,
@@ -30,6 +35,7 @@ from .write import (
                     manifest,
                     package_versions,
                     prepare_out,
+                    publish,
                     write_cases,
                     write_compare,
                     write_failures,
@@ -40,8 +46,9 @@ from .write import (
                     write_table,
 )
 
-__all__ = ["FORMAT_VERSION", "KINDS", "NotResults", "OutputExists", "ResultsFolder", "RunFolder",
-           "atomic_dir", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "case_spool", "check_new",
-           "folder_kind", "manifest", "package_versions", "prepare_out", "read_folder", "read_json", "read_table",
+__all__ = ["FORMAT_VERSION", "KINDS", "DamagedResults", "NotResults", "OutputExists", "ResultsFolder", "RunFolder",
+           "UnsafePath", "atomic_dir", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "case_spool",
+           "check_new", "folder_kind", "inside", "manifest", "output_lock", "package_versions", "prepare_out",
+           "publish", "read_folder", "read_json", "read_table", "remove_leftovers",
            "write_cases", "write_compare", "write_failures", "write_run", "write_sensitivity", "write_staff",
            "write_sweep", "write_table"]

@@ -7,7 +7,8 @@ when asked for, so listing a folder costs nothing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,8 +17,55 @@ class NotResults(FileNotFoundError):
     """A folder that no command of this tool wrote."""
 
 
+class DamagedResults(NotResults):
+    """A results folder whose manifest or tables are not what was written (corrupt, truncated, missing)."""
+
+
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest.json as a mapping; DamagedResults naming the file when it cannot be one."""
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DamagedResults(f"{path} is damaged: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise DamagedResults(f"{path} is damaged: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                             f"{exc.msg})") from None
+    except OSError as exc:
+        raise DamagedResults(f"{path} cannot be read: {exc.strerror or exc}") from None
+    if not isinstance(doc, dict):
+        raise DamagedResults(f"{path} is damaged: expected a JSON object, found {type(doc).__name__}")
+    return doc
+
+
+def verify_files(folder: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """Check every file the manifest records (size and sha256) against the folder; raise
+    DamagedResults naming each file that is missing or differs. Returns notes (a folder written
+    before files were recorded is read unchecked, with a note)."""
+    from .write import sha256
+
+    files = manifest.get("files")
+    if files is None:
+        return [f"{folder}: written by an older version that recorded no checksums; its tables are read unchecked"]
+    if not isinstance(files, Mapping):
+        raise DamagedResults(f"{folder / 'manifest.json'} is damaged: 'files' is not a mapping")
+    problems = []
+    for name, rec in files.items():
+        f = folder / str(name)
+        if "/" in str(name) or str(name).startswith(".") or not isinstance(rec, Mapping):
+            problems.append(f"{f}: not a file this tool records")
+        elif not f.is_file():
+            problems.append(f"{f} is missing")
+        elif f.stat().st_size != rec.get("bytes") or sha256(f) != rec.get("sha256"):
+            problems.append(f"{f} is damaged or truncated: {f.stat().st_size:,} bytes, its checksum differs from "
+                            f"the one recorded when it was written ({rec.get('bytes', '?'):,} bytes"
+                            f"{', ' + format(rec['rows'], ',') + ' rows' if 'rows' in rec else ''})")
+    if problems:
+        raise DamagedResults("the results folder is damaged:\n  " + "\n  ".join(problems))
+    return []
 
 
 def read_table(folder: Path, stem: str) -> Any:
@@ -59,6 +107,7 @@ class ResultsFolder:
     kind: str
     manifest: dict[str, Any]
     runs: list[RunFolder]
+    notes: list[str] = field(default_factory=list)
 
     def table(self, stem: str) -> Any:
         """A table of the folder itself (sweep, frontier, compare, sensitivity); None if absent."""
@@ -85,15 +134,20 @@ class ResultsFolder:
         return None, None
 
 
-def _runs(folder: Path, manifest: Mapping[str, Any]) -> list[RunFolder]:
+def _runs(folder: Path, manifest: Mapping[str, Any], notes: list[str]) -> list[RunFolder]:
     if isinstance(manifest.get("scenario"), Mapping):
         return [RunFolder(manifest["scenario"].get("name", folder.name), dict(manifest["scenario"]), dict(manifest), folder)]
     out = []
     names = manifest.get("scenarios") or sorted(p.name for p in folder.iterdir() if (p / "manifest.json").exists())
+    if not isinstance(names, list):
+        raise DamagedResults(f"{folder / 'manifest.json'} is damaged: 'scenarios' is not a list")
     for name in names:
         sub = folder / str(name)
+        if sub.resolve().parent != folder.resolve():
+            raise DamagedResults(f"{folder / 'manifest.json'} is damaged: {name!r} is not a sub-folder name")
         if (sub / "manifest.json").exists():
-            m = read_json(sub / "manifest.json")
+            m = read_manifest(sub / "manifest.json")
+            notes += verify_files(sub, m)
             if isinstance(m.get("scenario"), Mapping):
                 out.append(RunFolder(str(name), dict(m["scenario"]), m, sub))
     return out
@@ -110,6 +164,10 @@ def read_folder(folder: str | Path) -> ResultsFolder:
             if any((path / f"{stem}{s}").exists() for s in (".parquet", ".csv")):
                 return ResultsFolder(path, kind, {}, [])
         raise NotResults(f"{path} has no manifest.json: not a results folder of sim run/compare/sweep/staff/sensitivity")
-    manifest = read_json(mpath)
+    manifest = read_manifest(mpath)
     kind = str(manifest.get("kind") or "run")
-    return ResultsFolder(path, kind, manifest, _runs(path, manifest))
+    notes = verify_files(path, manifest)
+    runs = _runs(path, manifest, notes)
+    for note in notes:
+        logging.getLogger("sim.results").warning("note: %s", note)
+    return ResultsFolder(path, kind, manifest, runs, notes)

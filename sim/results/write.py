@@ -9,19 +9,23 @@ written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from .atomic import (
     OutputExists,
+    UnsafePath,
     atomic_dir,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    inside,
+    replace_with,
+    temp_beside,
 )
 
 FORMAT_VERSION = 1
@@ -65,109 +69,197 @@ def folder_kind(path: str | Path) -> str | None:
 
 
 def prepare_out(out: str | Path, force: bool, kind: str) -> Path:
-    """A resumable folder (sweep, staff, sensitivity): a rerun into a folder of the same kind
-    resumes; a folder of another kind (or a file) is replaced only with ``force``."""
+    """The folder a resumable command (sweep, staff, sensitivity) works in.
+
+    A folder of the same kind is resumed in place. Anything else there (another kind, a file)
+    is refused without ``force``; with ``force`` nothing is touched yet: the command works in a
+    new folder beside ``out`` and :func:`publish` swaps it in once the results are complete, so
+    a refused argument or a failed run leaves the existing folder as it was.
+    """
     path = Path(out)
-    if path.exists():
-        ours = path.is_dir() and ((path / "points").is_dir() or folder_kind(path) == kind)
-        if force:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        elif not ours:
-            raise OutputExists(f"{out} exists and is not a {kind} folder; pass --force to replace it")
+    if not (path.exists() or path.is_symlink()):
+        return path
+    ours = path.is_dir() and not path.is_symlink() and ((path / "points").is_dir() or folder_kind(path) == kind)
+    if force:
+        return temp_beside(path, "new")
+    if not ours:
+        raise OutputExists(f"{out} exists and is not a {kind} folder; pass --force to replace it")
     return path
+
+
+def publish(work: str | Path, out: str | Path) -> Path:
+    """Put the folder :func:`prepare_out` gave in place of ``out`` (nothing to do when it is ``out``)."""
+    work, out = Path(work), Path(out)
+    if work.absolute() != out.absolute():
+        replace_with(work, out, force=True)
+    return out
 
 
 def check_new(out: str | Path, force: bool) -> None:
     """A run or compare folder is written whole: refuse an existing path without ``force``."""
-    if Path(out).exists() and not force:
+    if (Path(out).exists() or Path(out).is_symlink()) and not force:
         raise OutputExists(f"{out} already exists; pass --force to replace it")
 
 
 def case_spool(out: str | Path) -> Path:
     """A temporary folder beside ``out`` that a run streams its per-case rows into."""
-    import tempfile
+    return temp_beside(out, "cases")
 
-    parent = Path(out).resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.cases.", dir=parent))
+
+def file_records(folder: Path, rows: Mapping[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    """Size and sha256 (and row count where known) of every file directly in ``folder`` but the
+    manifest: recorded in the manifest so a reader can tell a damaged or truncated table."""
+    rows = rows or {}
+    out: dict[str, dict[str, Any]] = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.name != "manifest.json" and not f.name.startswith("."):
+            out[f.name] = {"bytes": f.stat().st_size, "sha256": sha256(f), **({"rows": rows[f.name]} if f.name in rows else {})}
+    return out
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- run and compare
-def _write_run_tables(folder: Path, result: Any, *, summary_csv: bool) -> None:
-    atomic_write_json(folder / "summary.json", result.to_json())
-    result.replications.to_csv(folder / "replications.csv", index=False)
+def _write_run_tables(folder: Path, result: Any, *, summary_csv: bool) -> dict[str, int]:
+    """The tables of one run into ``folder``; returns the row count of each."""
+    atomic_write_json(inside(folder, "summary.json"), result.to_json(), root=folder)
+    rows = {"replications.csv": len(result.replications)}
+    result.replications.to_csv(inside(folder, "replications.csv"), index=False)
     if summary_csv:
-        result.summary.to_csv(folder / "summary.csv", index=False)
-    result.backlog().to_csv(folder / "backlog.csv", index=False)
-    write_cases(folder, result.records)
-    from ..trace import write_visits
-
-    write_visits(folder, result.records)
+        result.summary.to_csv(inside(folder, "summary.csv"), index=False)
+        rows["summary.csv"] = len(result.summary)
+    backlog = result.backlog()
+    backlog.to_csv(inside(folder, "backlog.csv"), index=False)
+    rows["backlog.csv"] = len(backlog)
+    cases = write_cases(folder, result.records)
+    if cases:
+        rows.update({"cases.parquet": cases, "cases.csv.gz": cases})
+    visits = write_visits(folder, result.records)
+    if visits:
+        rows["visits.parquet"] = visits
+    return rows
 
 
 def write_run(out: str | Path, result: Any, loaded: Any, *, force: bool = False, elapsed: float | None = None) -> Path:
     """Write one run's results folder atomically."""
     with atomic_dir(out, force=force) as tmp:
-        _write_run_tables(tmp, result, summary_csv=True)
+        rows = _write_run_tables(tmp, result, summary_csv=True)
         atomic_write_json(tmp / "manifest.json", manifest("run", loaded, seed=result.seed, reps=len(result.records),
-                                                          horizon_days=result.horizon_days, elapsed_seconds=elapsed))
+                                                          horizon_days=result.horizon_days, elapsed_seconds=elapsed,
+                                                          files=file_records(tmp, rows)), root=tmp)
     return Path(out)
 
 
 def write_compare(out: str | Path, res: Any, loaded: list[Any], *, force: bool = False) -> Path:
     """Write a comparison's results folder atomically: the long table and one run sub-folder per scenario."""
     with atomic_dir(out, force=force) as tmp:
-        atomic_write_json(tmp / "compare.json", res.to_json())
-        res.table().to_csv(tmp / "compare.csv", index=False)
+        atomic_write_json(tmp / "compare.json", res.to_json(), root=tmp)
+        table = res.table()
+        table.to_csv(inside(tmp, "compare.csv"), index=False)
         for r, ld in zip(res.results, loaded):
-            d = tmp / r.scenario.name
-            d.mkdir()
-            _write_run_tables(d, r, summary_csv=False)
+            d = _sub_folder(tmp, r.scenario.name, out)
+            rows = _write_run_tables(d, r, summary_csv=False)
             atomic_write_json(d / "manifest.json", manifest("run", ld, seed=r.seed, reps=len(r.records),
-                                                            horizon_days=r.horizon_days))
+                                                            horizon_days=r.horizon_days, files=file_records(d, rows)),
+                              root=d)
         atomic_write_json(tmp / "manifest.json", manifest("compare", scenarios=[r.scenario.name for r in res.results],
-                                                          comparability=res.comparability()))
+                                                          comparability=res.comparability(),
+                                                          files=file_records(tmp, {"compare.csv": len(table)})),
+                          root=tmp)
     return Path(out)
 
 
-def write_cases(folder: Path, records: Any) -> bool:
-    """Per-case tables (cases.parquet, cases.csv.gz) of records that hold rows or spooled part files.
+def _sub_folder(folder: Path, name: str, out: str | Path) -> Path:
+    """A new sub-folder ``name`` directly inside ``folder``; a name that would lead anywhere else is refused."""
+    d = inside(folder, name) if name else folder.resolve()
+    if d.parent != folder.resolve():
+        raise UnsafePath(f"refusing to write a scenario named {name!r}: it is not a folder name inside {out}")
+    d.mkdir()
+    return d
 
-    Part files are copied one at a time, so the table is never all in memory.
-    """
+
+def _row_batches(records: Any, rows_attr: str, files_key: str, columns: Any, with_rep: bool) -> Any:
+    """DataFrames of the rows each record holds in memory, then of its spooled part files one row
+    group at a time (the spool writes them of CHUNK_ROWS rows), so memory stays bounded whatever the
+    run length; reading row groups without threads keeps less memory than ``iter_batches``."""
     import pandas as pd
+    import pyarrow.parquet as pq
+
+    for r in records:
+        held = getattr(r, rows_attr)
+        if held:
+            frame = pd.DataFrame(held, columns=columns)
+            yield frame.assign(rep=r.rep) if with_rep else frame
+        for f in r.extra.get(files_key, ()):
+            part = pq.ParquetFile(f)
+            for i in range(part.num_row_groups):
+                frame = part.read_row_group(i, use_threads=False).to_pandas()
+                yield frame.assign(rep=r.rep) if with_rep else frame
+
+
+def write_cases(folder: Path, records: Any) -> int:
+    """Per-case tables (cases.parquet, cases.csv.gz) of records that hold rows or spooled part
+    files, streamed (see :func:`_row_batches`); returns the number of rows (0: no table written)."""
+    import gzip
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from ..engine.model import CASE_COLUMNS
 
-    def parts():
-        for r in records:
-            if r.cases is not None:
-                yield pd.DataFrame(r.cases, columns=CASE_COLUMNS).assign(rep=r.rep)
-            for f in r.extra.get("case_files", ()):
-                yield pd.read_parquet(f).assign(rep=r.rep)
-
     writer = None
-    first = True
+    csv = None
+    rows = 0
     try:
-        for frame in parts():
+        for frame in _row_batches(records, "cases", "case_files", CASE_COLUMNS, with_rep=True):
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(folder / "cases.parquet", table.schema)
+                writer = pq.ParquetWriter(inside(folder, "cases.parquet"), table.schema)
+                csv = gzip.open(inside(folder, "cases.csv.gz"), "wt", encoding="utf-8", newline="")
             writer.write_table(table.cast(writer.schema))
-            frame.to_csv(folder / "cases.csv.gz", index=False, header=first, mode="w" if first else "a", compression="gzip")
-            first = False
+            frame.to_csv(csv, index=False, header=rows == 0)
+            rows += len(frame)
     finally:
         if writer is not None:
             writer.close()
-    return writer is not None
+        if csv is not None:
+            csv.close()
+    return rows
+
+
+def write_visits(folder: Path, records: Any) -> int:
+    """The visits table (visits.parquet: one row per level or mechanism a case visited, read by
+    :func:`sim.trace.timeline`), streamed like the case table; returns the number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..engine.model import VISIT_COLUMNS
+
+    writer = None
+    rows = 0
+    try:
+        for frame in _row_batches(records, "visits", "visit_files", VISIT_COLUMNS, with_rep=False):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(inside(folder, "visits.parquet"), table.schema)
+            writer.write_table(table.cast(writer.schema))
+            rows += len(frame)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 # --------------------------------------------------------------------------- sweep, staff, sensitivity
 def write_table(out: Path, table: Any, stem: str) -> None:
     """A table as CSV and Parquet, each written atomically."""
-    atomic_write_bytes(out / f"{stem}.csv", table.to_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(out / f"{stem}.csv", table.to_csv(index=False).encode("utf-8"), root=out)
     try:
         blob = table.to_parquet(index=False)
     except Exception:  # mixed-type key columns: store them as text in Parquet
@@ -176,24 +268,25 @@ def write_table(out: Path, table: Any, stem: str) -> None:
             if fixed[c].dtype == object:
                 fixed[c] = fixed[c].astype(str)
         blob = fixed.to_parquet(index=False)
-    atomic_write_bytes(out / f"{stem}.parquet", blob)
+    atomic_write_bytes(out / f"{stem}.parquet", blob, root=out)
 
 
 def write_sweep(out: str | Path, table: Any, base: Any, grid: Mapping[str, Any], docs: list[Mapping[str, Any]], *,
                 reps: int, seed: int, horizon_days: float | None, elapsed: float | None = None) -> Path:
     """sweep.csv, sweep.parquet and the manifest of a finished sweep."""
     out = Path(out)
-    (out / "failures.json").unlink(missing_ok=True)
+    inside(out, "failures.json").unlink(missing_ok=True)
     write_table(out, table, "sweep")
     atomic_write_json(out / "manifest.json", manifest(
         "sweep", base, seed=seed, reps=reps, horizon_days=horizon_days, grid={k: list(v) for k, v in grid.items()},
-        points=[{"overrides": d["overrides"], "hash": d["hash"]} for d in docs], elapsed_seconds=elapsed))
+        points=[{"overrides": d["overrides"], "hash": d["hash"]} for d in docs], elapsed_seconds=elapsed,
+        files=file_records(out, {"sweep.csv": len(table), "sweep.parquet": len(table)})), root=out)
     return out
 
 
 def write_failures(out: str | Path, failures: list[dict[str, Any]]) -> None:
     """failures.json: the points a sweep or search could not run, and why."""
-    atomic_write_json(Path(out) / "failures.json", failures)
+    atomic_write_json(Path(out) / "failures.json", failures, root=out)
 
 
 def write_staff(out: str | Path, table: Any, chosen: dict[str, Any] | None, base: Any, *, targets: list[str],
@@ -202,9 +295,10 @@ def write_staff(out: str | Path, table: Any, chosen: dict[str, Any] | None, base
     out = Path(out)
     write_table(out, table, "frontier")
     atomic_write_json(out / "chosen.json", {"targets": targets, "chosen": chosen, "reps": reps, "seed": seed,
-                                            "search": search})
-    atomic_write_json(out / "manifest.json", manifest("staff", base, seed=seed, reps=reps, horizon_days=horizon_days,
-                                                      targets=targets, search=search))
+                                            "search": search}, root=out)
+    atomic_write_json(out / "manifest.json", manifest(
+        "staff", base, seed=seed, reps=reps, horizon_days=horizon_days, targets=targets, search=search,
+        files=file_records(out, {"frontier.csv": len(table), "frontier.parquet": len(table)})), root=out)
     return out
 
 
@@ -215,11 +309,13 @@ def write_sensitivity(out: str | Path, result: Any, loaded: Any, *, elapsed: flo
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sensitivity.json", result.to_json())
-    atomic_write_text(out / "sensitivity.csv", result.table.to_csv(index=False))
-    atomic_write_text(out / "points.csv", result.points().to_csv(index=False))
-    plot(result, out / "sensitivity.png")
-    atomic_write_json(out / "manifest.json", manifest("sensitivity", loaded, seed=result.seed, reps=result.reps,
-                                                      horizon_days=result.horizon_days, method=result.method,
-                                                      samples=result.samples, elapsed_seconds=elapsed, command=command))
+    atomic_write_json(out / "sensitivity.json", result.to_json(), root=out)
+    atomic_write_text(out / "sensitivity.csv", result.table.to_csv(index=False), root=out)
+    points = result.points()
+    atomic_write_text(out / "points.csv", points.to_csv(index=False), root=out)
+    plot(result, inside(out, "sensitivity.png"))
+    atomic_write_json(out / "manifest.json", manifest(
+        "sensitivity", loaded, seed=result.seed, reps=result.reps, horizon_days=result.horizon_days,
+        method=result.method, samples=result.samples, elapsed_seconds=elapsed, command=command,
+        files=file_records(out, {"sensitivity.csv": len(result.table), "points.csv": len(points)})), root=out)
     return out
