@@ -15,13 +15,16 @@ import sys
 
 from . import (
     analytic,
+    app,
     compare,
     describe,
+    export,
     metrics,
     plot,
     report,
     reps,
     run,
+    schema,
     sensitivity,
     staff,
     sweep,
@@ -31,7 +34,7 @@ from . import (
 from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
-COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report, export, schema, app)
 
 
 def build_parser() -> argparse.ArgumentParser:
