@@ -30,6 +30,7 @@ class Planner:
         self.folder: str | None = None
         self.staff_folder: str | None = None
         self.started = 0.0
+        self.runs_done = 0
         names = list(self.files)
         first = "fangxing" if "fangxing" in names else names[0]
         self.first = pn.widgets.Select(name="Scenario", options=names, value=first, css_classes=["scenario-a"])
@@ -59,7 +60,6 @@ class Planner:
         self.staffing = pn.Column(pn.pane.Markdown("No search yet."), sizing_mode="stretch_width")
         self.downloads = pn.Column(pn.pane.Markdown("Run first: downloads appear here."), css_classes=["downloads"])
         self.first.param.watch(self._scenario_changed, "value")
-        self.second.param.watch(self._scenario_changed, "value")
         for w in (self.demand, self.target):
             w.param.watch(lambda e: self._show_changes(), "value")
         self.run_button.on_click(lambda e: self._start(run_job, "run"))
@@ -158,7 +158,8 @@ class Planner:
                 else:
                     self.staff_folder = msg[1]
                     self._show_staffing(msg[1])
-                self._finish(f"Done in {time.perf_counter() - self.started:.1f} s.")
+                self.runs_done += 1
+                self._finish(f"Done in {time.perf_counter() - self.started:.1f} s (run {self.runs_done}).")
                 self.job = None
                 return
             elif msg[0] == "error":
@@ -194,6 +195,8 @@ class Planner:
         if util is not None:
             items += [pn.pane.Markdown("### Utilisation per role"), pn.pane.PNG(io.BytesIO(util), width=760)]
         self.results.objects = items
+        if hasattr(self, "tabs"):
+            self.tabs.active = 1
         self._show_downloads(folder)
 
     def _show_staffing(self, folder: str) -> None:
@@ -207,6 +210,8 @@ class Planner:
         if frontier is not None:
             items.append(pn.widgets.Tabulator(frontier, disabled=True, show_index=False, height=260,
                                               sizing_mode="stretch_width"))
+        if hasattr(self, "tabs"):
+            self.tabs.active = 2
         self.staffing.objects = items or [pn.pane.Markdown("The search found no points.")]
         self._show_downloads(self.folder or folder, staff=folder)
 
@@ -235,7 +240,7 @@ class Planner:
         staffing = pn.Column(pn.pane.Markdown("Find the fewest staff per unit of one role that meet the target "
                                               "(on the lower 95% bound), with the other changes on the left."),
                              self.vary_role, self.vary_range, self.goal, self.staff_button, self.staffing)
-        tabs = pn.Tabs(("What it is", self.about), ("Results", self.results), ("Staffing search", staffing),
+        tabs = self.tabs = pn.Tabs(("What it is", self.about), ("Results", self.results), ("Staffing search", staffing),
                        ("Downloads", self.downloads), dynamic=False, sizing_mode="stretch_width")
         self.second.param.watch(lambda e: self._show_about(), "value")
         return pn.Row(side, tabs, sizing_mode="stretch_width")

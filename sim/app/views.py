@@ -67,19 +67,23 @@ def hierarchy_png(loaded: Any) -> bytes:
 
 
 def headline_frame(folder: str | Path) -> pd.DataFrame:
-    """Headline metrics of every scenario of a results folder: short label, mean and 95% interval as text."""
+    """Headline metrics of a results folder, one row per metric: short label, then mean and 95% interval
+    per scenario (shares as percentages), so two scenarios fit side by side."""
     import sim
     from sim import catalogue
 
     rf = sim.read_folder(folder)
+    summaries = {run.name: _summary(run.folder) for run in rf.runs}
+    names = catalogue.select(list(dict.fromkeys(m for s in summaries.values() for m in s)))
     rows = []
-    for run in rf.runs:
-        metrics = _summary(run.folder)
-        for name in catalogue.select(list(metrics)):
-            m = metrics[name]
-            rows.append({"scenario": run.name, "metric": name, "label": catalogue.short_label(name),
-                         "mean": sim.metric_text(name, m["mean"]),
-                         "95% interval": f"{sim.metric_text(name, m['ci_low'])} – {sim.metric_text(name, m['ci_high'])}"})
+    for name in names:
+        row = {"label": catalogue.short_label(name), "metric": name}
+        for scenario, metrics in summaries.items():
+            m = metrics.get(name)
+            row[scenario] = sim.metric_text(name, m["mean"]) if m else "–"
+            row[f"{scenario} 95% interval"] = (f"{sim.metric_text(name, m['ci_low'])} – {sim.metric_text(name, m['ci_high'])}"
+                                               if m else "–")
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
