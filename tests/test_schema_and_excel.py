@@ -81,3 +81,16 @@ def test_export_xlsx_of_a_comparison(tmp_path):
     params = list(wb["parameters"].iter_rows(values_only=True))
     assert ("fangxing", "households", 42000) in {r[:3] for r in params}
     assert main(["export", str(out)]) == 2
+
+
+def test_the_guide_scenario_is_valid(tmp_path):
+    text = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+    guide = text.split("## Writing a scenario from scratch", 1)[1]
+    block = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "extends" not in block and "roster: office" in block
+    path = tmp_path / "riverside.yaml"
+    path.write_text(block, encoding="utf-8")
+    loaded = sim.load(path)
+    assert loaded.scenario.title and list(loaded.scenario.levels) == ["building", "grid", "community"]
+    full = json.loads((ROOT / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(full).validate(yaml.safe_load(block))
