@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue as queues
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .inputs import Inputs, load
 
@@ -35,14 +37,14 @@ def run_job(inputs: Inputs, out: str, queue: Any) -> None:
         loaded = [load(p, inputs) for p in inputs.scenarios]
         reps = inputs.reps or loaded[0].scenario.replications
         advance = _progress(queue, reps * len(loaded))
-        kw = dict(horizon_days=inputs.horizon_days, workers=WORKERS, progress=advance, out=out, force=True)
+        kw = {"horizon_days": inputs.horizon_days, "workers": WORKERS, "progress": advance, "out": out, "force": True}
         if len(loaded) == 1:
             sim.run(loaded[0], reps, inputs.seed, **kw)
         else:
             sim.compare(loaded, reps, inputs.seed, **kw)
         sim.plot_folder(out)
         queue.put(("done", out))
-    except Exception as exc:  # shown on the page
+    except Exception as exc:  # noqa: BLE001  (any failure is shown on the page, not lost in a worker)
         queue.put(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"))
 
 
@@ -60,7 +62,7 @@ def staff_job(inputs: Inputs, vary: dict[str, list[int]], targets: list[str], ou
                   out=out, progress=_progress(queue, points * reps))
         sim.plot_folder(out)
         queue.put(("done", out))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  (shown on the page)
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
@@ -78,7 +80,7 @@ class Job:
         while True:
             try:
                 msgs.append(self.queue.get_nowait())
-            except Exception:
+            except queues.Empty:
                 return msgs
 
     def alive(self) -> bool:
@@ -86,13 +88,17 @@ class Job:
 
     def cancel(self) -> None:
         """Stop the job and the replication processes it started."""
-        try:
-            import psutil  # type: ignore[import-not-found]
+        import psutil
 
-            for child in psutil.Process(self.process.pid).children(recursive=True):
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        for child in children:
+            try:
                 child.kill()
-        except Exception:
-            pass
+            except psutil.NoSuchProcess:
+                continue
         self.process.kill()
         self.process.join(timeout=5)
 

@@ -15,8 +15,8 @@ def describe_markdown(loaded: Any) -> str:
     sc = loaded.scenario
     rate = sc.arrivals.rate_per_household_year * sc.households
     lines = [f"### {sc.title or sc.name}", (sc.description or "").strip(), "",
-             f"{sc.households:,} households; {rate:,.0f} cases a year ({rate / 365:.1f} a day); "
-             f"horizon {sc.horizon_days:g} days, warm-up {sc.warmup_days:g}; target {sc.target_days} days.", "",
+             (f"{sc.households:,} households; {rate:,.0f} cases a year ({rate / 365:.1f} a day); "
+              f"horizon {sc.horizon_days:g} days, warm-up {sc.warmup_days:g}; target {sc.target_days} days."), "",
              "| level | role | staff per unit | roster |", "|---|---|---|---|"]
     for name, lv in sc.levels.items():
         role = sc.roles[lv.role]
@@ -81,10 +81,18 @@ def headline_frame(folder: str | Path) -> pd.DataFrame:
         for scenario, metrics in summaries.items():
             m = metrics.get(name)
             row[scenario] = sim.metric_text(name, m["mean"]) if m else "–"
-            row[f"{scenario} 95% interval"] = (f"{sim.metric_text(name, m['ci_low'])} – {sim.metric_text(name, m['ci_high'])}"
-                                               if m else "–")
+            row[f"{scenario} 95% interval"] = (
+                f"{_bound(name, m['ci_low'])} – {_bound(name, m['ci_high'])}" if m else "–")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _bound(name: str, value: float | None) -> str:
+    """A confidence limit as text, moved inside the metric's bounds (a share's interval never below 0%)."""
+    import sim
+    from sim import catalogue
+
+    return "–" if value is None else sim.metric_text(name, catalogue.clip(name, value))
 
 
 def _summary(folder: Path) -> dict[str, dict[str, Any]]:

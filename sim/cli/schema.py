@@ -154,10 +154,10 @@ def reference_markdown() -> str:
     schema = json_schema()
     examples = _examples(schema)
     out = ["# Scenario file reference", "",
-           "Generated from the scenario schema by `sim schema --reference` (do not edit by hand; "
-           "`tests/test_schema_and_excel.py` checks it is current). The guide with a scenario written "
-           "step by step is [scenarios/README.md](../scenarios/README.md); editors complete and check keys "
-           "with [scenario.schema.json](scenario.schema.json). Examples are taken from the shipped scenarios.", ""]
+           ("Generated from the scenario schema by `sim schema --reference` (do not edit by hand; "
+            "`tests/test_schema_and_excel.py` checks it is current). The guide with a scenario written "
+            "step by step is [scenarios/README.md](../scenarios/README.md); editors complete and check keys "
+            "with [scenario.schema.json](scenario.schema.json). Examples are taken from the shipped scenarios."), ""]
     sections = [("Scenario", schema), *sorted(schema["$defs"].items())]
     for name, node in sections:
         out += [f"## {name}", "", (node.get("description") or "").strip(), ""]

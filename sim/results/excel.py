@@ -9,8 +9,9 @@ and every interval bound has its own column, so the sheets can be sorted and cha
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .atomic import atomic_write_bytes
 from .read import ResultsFolder, read_folder, read_json
@@ -26,7 +27,7 @@ def _cell(value: Any) -> Any:
         return None
     if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
         value = value.item()  # numpy scalars
-    if isinstance(value, bool) or isinstance(value, int) or isinstance(value, str):
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
