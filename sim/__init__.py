@@ -56,6 +56,7 @@ _API: dict[str, tuple[str, str]] = {
     "interval_text": ("sim.format", "interval_text"),
     "metric_text": ("sim.format", "metric_text"),
     "fmt": ("sim.format", "fmt"),
+    "planner_app": ("sim.app.page", "build"),
 }
 
 __all__ = [*_API, "__version__"]

@@ -15,14 +15,17 @@ import sys
 
 from . import (
     analytic,
+    app,
     compare,
     describe,
+    export,
     invocation,
     metrics,
     plot,
     report,
     reps,
     run,
+    schema,
     sensitivity,
     staff,
     sweep,
@@ -33,7 +36,8 @@ from . import (
 from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
-COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report, trace)
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report, trace,
+            export, schema, app)
 
 
 def build_parser() -> argparse.ArgumentParser:

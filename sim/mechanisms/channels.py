@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from ..scenario.fields import MIX_TOLERANCE, Probability, Strict
 from .base import Hooks, Mechanism, check_level, check_names, takes_text
 
@@ -28,11 +30,11 @@ class Channel(Strict):
     skipping the levels below it. Cases of no channel start at the bottom level.
     """
 
-    share: Probability
-    enters_at: str
-    severities: list[str] | None = None
-    categories: list[str] | None = None
-    description: str = ""
+    share: Probability = Field(description="Share of matching cases that enter through this channel.")
+    enters_at: str = Field(description="The level these cases enter at.")
+    severities: list[str] | None = Field(None, description="Severities that may use the channel (default: all).")
+    categories: list[str] | None = Field(None, description="Categories that may use the channel (default: all).")
+    description: str = Field("", description="What the channel is, in words.")
 
 
 # --------------------------------------------------------------------------- checks and description

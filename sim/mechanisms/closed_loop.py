@@ -33,10 +33,10 @@ class ClosedLoop(Strict):
     the days to settle.
     """
 
-    respond_days: dict[str, Days] = Field(default_factory=dict)
-    on_late: Literal["count", "escalate"] = "count"
-    report_back_days: NonNegativeDays = 0.0
-    description: str = ""
+    respond_days: dict[str, Days] = Field(default_factory=dict, description="Time for each level to take up a case handed to it, by level.")
+    on_late: Literal["count", "escalate"] = Field("count", description="A late take-up is only counted ('count') or sends the case up ('escalate').")
+    report_back_days: NonNegativeDays = Field(0.0, description="Time to report back to the resident before a settled case is closed.")
+    description: str = Field("", description="What the loop is, in words.")
 
 
 # --------------------------------------------------------------------------- checks and description

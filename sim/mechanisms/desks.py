@@ -32,29 +32,29 @@ class Desk(Strict):
     the desk does not settle goes up to the next level.
     """
 
-    level: str
-    mode: Literal["instead", "after"] = "instead"
-    severities: list[str] | None = None
-    categories: list[str] | None = None
-    share: Probability = 1.0  # of matching cases the desk takes
+    level: str = Field(description="The level the desk sits beside.")
+    mode: Literal["instead", "after"] = Field("instead", description="'instead': tried before the level's staff; 'after': when the level fails.")
+    severities: list[str] | None = Field(None, description="Severities it takes (default: all).")
+    categories: list[str] | None = Field(None, description="Categories it takes (default: all).")
+    share: Probability = Field(1.0, description="Share of matching cases the desk takes.")
     handling: dict[str, Distribution]  # in the scenario's time_unit; 'default' and/or severities
-    settle: Union[Probability, dict[str, Probability]]
-    description: str = ""
+    settle: Union[Probability, dict[str, Probability]] = Field(description="Chance it settles a case: one share, or per severity.")
+    description: str = Field("", description="What the desk is, in words.")
 
 
 class Pool(Desk):
     """A centre staffed from several roles (each with its roster and availability), one shared queue."""
 
-    staff: dict[str, PositiveStaff] = Field(min_length=1)  # role name -> members in the centre
+    staff: dict[str, PositiveStaff] = Field(min_length=1, description="Members in the centre, by role name.")
 
 
 class Partner(Desk):
     """An outside partner (enterprise, lawyers, a judge's studio) with its own capacity and hours."""
 
-    staff: PositiveStaff  # becomes a Role: same bounds
-    roster: RosterSpec = "always"
-    availability: Probability = 1.0
-    cost_per_year: Money | None = None
+    staff: PositiveStaff = Field(description="Partner staff.")
+    roster: RosterSpec = Field("always", description="When partner staff work.")
+    availability: Probability = Field(1.0, description="Share of rostered time given to disputes.")
+    cost_per_year: Money | None = Field(None, description="Yearly cost of one partner staff member. Unit: yuan a year.")
 
     def as_role(self) -> "Role":
         from ..scenario.schema import Role

@@ -34,10 +34,10 @@ class Schedule(Strict):
     the start of the run (Monday 00:00); ``day`` 1 is the period's first day.
     """
 
-    every: Literal["week", "month", "quarter"] = "week"
-    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"  # weekly meetings
-    day: Annotated[int, Field(ge=1, le=28)] = 1  # monthly and quarterly meetings
-    hour: Annotated[float, Field(ge=0, lt=24)] = 10.0
+    every: Literal["week", "month", "quarter"] = Field("week", description="How often it sits.")
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field("mon", description="Weekday of a weekly meeting.")
+    day: Annotated[int, Field(ge=1, le=28)] = Field(1, description="Day of the month or quarter (1 = its first day; months are 365/12 days from the start of the run).")
+    hour: Annotated[float, Field(ge=0, lt=24)] = Field(10.0, description="Hour it starts. Unit: hours of the day.")
 
 
 class Meeting(Strict):
@@ -50,16 +50,16 @@ class Meeting(Strict):
     Cases beyond the capacity wait for the next sitting (``overflow: carry``) or go up at once.
     """
 
-    level: str
-    schedule: Schedule = Field(default_factory=Schedule)
-    severities: list[str] | None = None  # None: every severity
-    categories: list[str] | None = None  # None: every category
-    share: Probability = 1.0
-    capacity: Annotated[int, Field(gt=0, le=1_000_000)]
-    settle: Union[Probability, dict[str, Probability]]
-    duration_hours: Annotated[float, Field(ge=0, le=1e6)] = 2.0
-    overflow: Literal["carry", "escalate"] = "carry"
-    description: str = ""
+    level: str = Field(description="The level the meeting sits at.")
+    schedule: Schedule = Field(default_factory=Schedule, description="When it sits.")
+    severities: list[str] | None = Field(None, description="Severities it takes (default: all).")
+    categories: list[str] | None = Field(None, description="Categories it takes (default: all).")
+    share: Probability = Field(1.0, description="Share of matching cases referred to it.")
+    capacity: Annotated[int, Field(gt=0, le=1_000_000)] = Field(description="Most cases handled in one sitting.")
+    settle: Union[Probability, dict[str, Probability]] = Field(description="Chance a sitting settles a case: one share, or per severity.")
+    duration_hours: Annotated[float, Field(ge=0, le=1e6)] = Field(2.0, description="Length of a sitting. Unit: hours.")
+    overflow: Literal["carry", "escalate"] = Field("carry", description="Cases beyond capacity wait for the next sitting ('carry') or go up ('escalate').")
+    description: str = Field("", description="What the meeting is, in words.")
 
 
 # --------------------------------------------------------------------------- checks and description

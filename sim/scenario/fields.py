@@ -100,7 +100,7 @@ class _Dist(Strict):
 
 class Exponential(_Dist):
     dist: Literal["exponential"]
-    mean: MeanDuration
+    mean: MeanDuration = Field(description="Mean.")
 
     def expected(self) -> float:
         return self.mean
@@ -116,8 +116,8 @@ class Exponential(_Dist):
 
 class LogNormal(_Dist):
     dist: Literal["lognormal"]
-    mean: MeanDuration
-    sd: MeanDuration
+    mean: MeanDuration = Field(description="Mean.")
+    sd: MeanDuration = Field(description="Standard deviation.")
 
     @model_validator(mode="after")
     def _spread(self) -> "LogNormal":
@@ -141,8 +141,8 @@ class LogNormal(_Dist):
 
 class Gamma(_Dist):
     dist: Literal["gamma"]
-    mean: MeanDuration
-    sd: MeanDuration
+    mean: MeanDuration = Field(description="Mean.")
+    sd: MeanDuration = Field(description="Standard deviation.")
 
     @model_validator(mode="after")
     def _spread(self) -> "Gamma":
@@ -164,9 +164,9 @@ class Gamma(_Dist):
 
 class Triangular(_Dist):
     dist: Literal["triangular"]
-    low: Duration
-    mode: Duration
-    high: PositiveDuration
+    low: Duration = Field(description="Lowest value.")
+    mode: Duration = Field(description="Most likely value.")
+    high: PositiveDuration = Field(description="Highest value.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "Triangular":
@@ -190,7 +190,7 @@ class Triangular(_Dist):
 
 class Fixed(_Dist):
     dist: Literal["fixed"]
-    value: Duration
+    value: Duration = Field(description="The value every draw takes.")
 
     def expected(self) -> float:
         return self.value
@@ -206,7 +206,7 @@ class Fixed(_Dist):
 
 class Empirical(_Dist):
     dist: Literal["empirical"]
-    values: list[Duration] = Field(min_length=1)
+    values: list[Duration] = Field(min_length=1, description="Values drawn from with equal chance.")
 
     def expected(self) -> float:
         return sum(self.values) / len(self.values)
@@ -237,10 +237,10 @@ Distribution = Annotated[
 class Shift(Strict):
     """Staff on duty on the given weekdays between start and end hour (end may pass midnight)."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
-    start: Annotated[float, Field(ge=0, lt=24)]
-    end: Annotated[float, Field(gt=0, le=48)]
-    staff: Staff | None = None  # defaults to the role's staff_per_unit
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1, description="Days of the week of this shift.")
+    start: Annotated[float, Field(ge=0, lt=24)] = Field(description="Start hour (0-24). Unit: hours of the day.")
+    end: Annotated[float, Field(gt=0, le=48)] = Field(description="End hour; past 24 runs into the next day. Unit: hours of the day.")
+    staff: Staff | None = Field(None, description="People on this shift; defaults to the role's staff_per_unit.")
 
     @model_validator(mode="after")
     def _order(self) -> "Shift":
@@ -250,7 +250,7 @@ class Shift(Strict):
 
 
 class Roster(Strict):
-    shifts: list[Shift] = Field(min_length=1)
+    shifts: list[Shift] = Field(min_length=1, description="The shifts of a week.")
 
 
 RosterSpec = Union[Literal["always", "office"], Roster]

@@ -56,12 +56,12 @@ from ..mechanisms.meetings import Meeting
 class Role(Strict):
     """People who handle cases: how many per unit of the level that uses them, and when."""
 
-    staff_per_unit: Staff
-    roster: RosterSpec = "always"
-    availability: Probability = 1.0  # share of staff actually on duty (volunteers, part-timers)
-    hours_per_week: Annotated[float, Field(gt=0, le=168)] | None = None  # hours each member gives a week
-    cost_per_year: Money | None = None  # yuan per staff member, for staffing searches
-    description: str = ""
+    staff_per_unit: Staff = Field(description="People in every unit of each level (or desk) that uses this role.")
+    roster: RosterSpec = Field("always", description="When they work: 'always', 'office' (Monday to Friday 09:00-17:00) or a list of shifts.")
+    availability: Probability = Field(1.0, description="Share of rostered time actually given to disputes (volunteers, part-timers); 1 = all of it.")
+    hours_per_week: Annotated[float, Field(gt=0, le=168)] | None = Field(None, description="Hours each member gives a week (volunteers); caps the rostered hours. Unit: hours.")
+    cost_per_year: Money | None = Field(None, description="Yearly cost of one staff member, for staffing searches. Unit: yuan a year.")
+    description: str = Field("", description="What these people are, in words (shown by sim describe and the app).")
 
     def rostered_hours(self) -> float:
         """Hours a week the roster covers (168 for 'always', 40 for 'office')."""
@@ -84,29 +84,29 @@ class NamedUnit(Strict):
     """One unit of an explicit hierarchy, with the name of its parent at the level above
     (none only for the single top unit, or under an unnamed single top unit)."""
 
-    name: str = Field(min_length=1)
-    parent: str | None = None
+    name: str = Field(min_length=1, description="The unit's name (a building, a grid ...).")
+    parent: str | None = Field(None, description="The name of its parent unit in the level above.")
 
 
 class Level(Strict):
     """One layer of the hierarchy: its units, who handles cases there and the rules."""
 
-    units: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = None  # total units at this level, spread evenly over parents
-    per_parent: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = None  # or: this many under every unit of the level above
-    parents: list[Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = None  # or: explicit parent index of every unit
-    units_named: list[NamedUnit] | None = Field(default=None, min_length=1)  # or: named units with parents by name
-    role: str
-    queue: Literal["per_unit", "shared"] = "per_unit"
-    handling: dict[str, Distribution]  # key "default" and/or a severity name
-    settle: Union[Probability, dict[str, Probability]]
-    ceiling: str | None = None  # highest severity handled here; above it: triage, then refer up
-    triage: Distribution | None = None
-    deadline_days: Days | None = None
+    units: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = Field(None, description="How many units this level has; they are split among the parents in contiguous, as even as possible blocks.")
+    per_parent: Annotated[int, Field(gt=0, le=MAX_UNITS)] | None = Field(None, description="Or: exactly this many units under every unit of the level above.")
+    parents: list[Annotated[int, Field(ge=0, le=MAX_UNITS)]] | None = Field(None, description="Or: the parent index (0-based, in the level above) of every unit.")
+    units_named: list[NamedUnit] | None = Field(default=None, min_length=1, description="Or: named units, each naming its parent.")
+    role: str = Field(description="The role (a key of roles) that handles cases at this level.")
+    queue: Literal["per_unit", "shared"] = Field("per_unit", description="'per_unit': each unit has its own queue and staff; 'shared': one queue for all the level's staff.")
+    handling: dict[str, Distribution] = Field(description="Handling time distribution per severity ('default' for the rest).")
+    settle: Union[Probability, dict[str, Probability]] = Field(description="Chance that handling here settles a case: one share, or per severity ('default' for the rest).")
+    ceiling: str | None = Field(None, description="The highest severity this level keeps; above it, cases are triaged and referred up.")
+    triage: Distribution | None = Field(None, description="Time to triage and refer up a case above the ceiling.")
+    deadline_days: Days | None = Field(None, description="A case still open this long after reaching the level goes up.")
     # days a case stays at the level after handling without occupying staff (parties to convene,
     # site visits, waiting for a reply); counts toward deadlines and time to settle
-    follow_up_days: dict[str, Distribution] | None = None
-    volunteers: list[str] = Field(default_factory=list)  # roles whose on-duty staff join this level's handlers
-    description: str = ""
+    follow_up_days: dict[str, Distribution] | None = Field(None, description="Time until a settled case relapses and comes back, per severity (optional).")
+    volunteers: list[str] = Field(default_factory=list, description="Roles whose on-duty staff join this level's handlers (volunteers).")
+    description: str = Field("", description="What this level is, in words.")
 
     @model_validator(mode="after")
     def _one_size(self) -> "Level":
@@ -120,11 +120,11 @@ class Level(Strict):
 
 # --------------------------------------------------------------------------- arrivals
 class Arrivals(Strict):
-    rate_per_household_year: Annotated[float, Field(gt=0, le=limits.MAX_RATE)]
-    severity_mix: dict[str, Probability]
-    category_mix: dict[str, Probability]
-    weekday_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=7, max_length=7)
-    hour_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=24, max_length=24)
+    rate_per_household_year: Annotated[float, Field(gt=0, le=limits.MAX_RATE)] = Field(description="Disputes a year per household (Poisson arrivals). Unit: cases per household per year.")
+    severity_mix: dict[str, Probability] = Field(description="Share of cases of each severity (sums to 1).")
+    category_mix: dict[str, Probability] = Field(description="Share of cases of each category (sums to 1).")
+    weekday_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=7, max_length=7, description="Relative arrival intensity of each weekday, Monday first (7 numbers).")
+    hour_factors: list[Annotated[float, Field(ge=0, le=limits.MAX_FACTOR)]] | None = Field(default=None, min_length=24, max_length=24, description="Relative arrival intensity of each hour of the day, 0:00 first (24 numbers).")
 
     @field_validator("severity_mix", "category_mix")
     @classmethod
@@ -145,9 +145,9 @@ class Arrivals(Strict):
 class SourceNote(Strict):
     """Where a parameter comes from; an assumption may give the range a sensitivity study uses."""
 
-    source: str | None = None
-    assumption: str | None = None
-    range: tuple[float, float] | None = None
+    source: str | None = Field(None, description="The document a figure is taken from (quote and where).")
+    assumption: str | None = Field(None, description="Why a value is assumed when no document gives it.")
+    range: tuple[float, float] | None = Field(None, description="Plausible range (low, high) of an assumed value, for sensitivity analysis.")
 
     @model_validator(mode="after")
     def _something(self) -> "SourceNote":
@@ -162,32 +162,32 @@ class SourceNote(Strict):
 class Scenario(Strict):
     """A whole governance model: hierarchy, staff, arrivals, rules and run settings."""
 
-    name: str = Field(min_length=1)
-    title: str = ""
-    description: str = ""
-    time_unit: Literal["hours", "days"] = "hours"
-    severities: list[str] = Field(default_factory=lambda: ["micro", "small", "big", "major"], min_length=1)
-    categories: list[str] = Field(min_length=1)
-    households: Annotated[int, Field(gt=0, le=limits.MAX_HOUSEHOLDS)]
-    arrivals: Arrivals
-    roles: dict[str, Role] = Field(min_length=1)
-    levels: dict[str, Level] = Field(min_length=1)
-    meetings: dict[str, Meeting] = Field(default_factory=dict)
-    pools: dict[str, Pool] = Field(default_factory=dict)
-    partners: dict[str, Partner] = Field(default_factory=dict)
-    channels: dict[str, Channel] = Field(default_factory=dict)
-    closed_loop: ClosedLoop | None = None
-    prevention: dict[str, Prevention] = Field(default_factory=dict)
-    detection: Detection | None = None
-    collective: dict[str, Collective] = Field(default_factory=dict)
-    court_link: CourtLink | None = None
-    target_days: Union[Days, dict[str, Days], None] = None
-    horizon_days: Days = 365.0  # run-size limits: limits.run_size_problems
-    warmup_days: NonNegativeDays = 0.0
-    replications: PositiveInt = 10
-    seed: Annotated[int, Field(ge=0, le=limits.MAX_SEED)] = 20240426
-    max_open_cases: Annotated[int, Field(gt=0, le=limits.MAX_OPEN_CASES)] = 200_000
-    sources: dict[str, Union[str, SourceNote]] = Field(default_factory=dict)
+    name: str = Field(min_length=1, description="Short key used in results folders and tables (letters, digits, _ and -).")
+    title: str = Field("", description="Human-readable name shown in the app, figures and reports.")
+    description: str = Field("", description="What the model is, in words.")
+    time_unit: Literal["hours", "days"] = Field("hours", description="Unit of every handling and triage time.")
+    severities: list[str] = Field(default_factory=lambda: ["micro", "small", "big", "major"], min_length=1, description="Severities, lowest first.")
+    categories: list[str] = Field(min_length=1, description="Dispute categories.")
+    households: Annotated[int, Field(gt=0, le=limits.MAX_HOUSEHOLDS)] = Field(description="Households served; arrivals scale with it.")
+    arrivals: Arrivals = Field(description="How many disputes arrive, and of which kinds.")
+    roles: dict[str, Role] = Field(min_length=1, description="Who handles cases, by role name.")
+    levels: dict[str, Level] = Field(min_length=1, description="The hierarchy, bottom level first.")
+    meetings: dict[str, Meeting] = Field(default_factory=dict, description="Scheduled meetings that take referred cases (weekly, monthly, quarterly).")
+    pools: dict[str, Pool] = Field(default_factory=dict, description="Centres staffed from several roles with one shared queue, beside a level.")
+    partners: dict[str, Partner] = Field(default_factory=dict, description="Outside partners with their own staff, beside a level.")
+    channels: dict[str, Channel] = Field(default_factory=dict, description="Channels through which a share of cases enters above the bottom level.")
+    closed_loop: ClosedLoop | None = Field(None, description="Hand-over response times and report-back (closed-loop management).")
+    prevention: dict[str, Prevention] = Field(default_factory=dict, description="Measures that lower the arrival rate of some categories over time.")
+    detection: Detection | None = Field(None, description="Disputes exist before anyone reports them; channels find them at stated rates.")
+    collective: dict[str, Collective] = Field(default_factory=dict, description="Disputes involving many households, from their own arrival stream.")
+    court_link: CourtLink | None = Field(None, description="Where cases leaving the top unsettled go (court, petition, abandoned), and a judge's studio.")
+    target_days: Union[Days, dict[str, Days], None] = Field(None, description="Service target: within_target_share counts cases settled within it; one number or per severity.")
+    horizon_days: Days = Field(365.0, description="Simulated days per replication, warm-up included.")  # run-size limits: limits.run_size_problems
+    warmup_days: NonNegativeDays = Field(0.0, description="Days at the start not counted in the statistics.")
+    replications: PositiveInt = Field(10, description="Replications per run, when the command does not say.")
+    seed: Annotated[int, Field(ge=0, le=limits.MAX_SEED)] = Field(20240426, description="Seed of the random numbers, when the command does not say.")
+    max_open_cases: Annotated[int, Field(gt=0, le=limits.MAX_OPEN_CASES)] = Field(200_000, description="A replication stops (unstable) when this many cases are open.")
+    sources: dict[str, Union[str, SourceNote]] = Field(default_factory=dict, description="The source of each figure, by key path: a citation or an assumption.")
 
     # ---- cross-field checks; each raises with the key path it concerns
     @model_validator(mode="after")
