@@ -15,6 +15,7 @@ import sys
 
 from . import (
     analytic,
+    calibrate,
     compare,
     describe,
     invocation,
@@ -32,7 +33,7 @@ from . import (
 from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
-COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report)
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, calibrate, plot, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
