@@ -250,7 +250,7 @@ class Calibration:
 
 
 class _Budget(Exception):
-    pass
+    """The budget of new candidates is spent, or a candidate met every target: stop searching."""
 
 
 def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
@@ -317,16 +317,18 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
             if progress:
                 progress(1)
         seen[h] = doc
+        if doc["objective"] == 0.0:
+            raise _Budget
         return doc
 
     start = point_of([_value_at(base.data, k) for k in keys])
-    first = evaluate(start)
-    if first["objective"] > 0:
-        try:
-            minimize(lambda x: evaluate(point_of(x))["objective"], [start[k] for k in keys], method="Powell",
-                     bounds=[vary[k] for k in keys], options={"maxfev": 10 * trials, "xtol": 1e-3, "ftol": 1e-6})
-        except _Budget:
-            pass
+    try:
+        evaluate(start)
+        minimize(lambda x: evaluate(point_of(x))["objective"], [start[k] for k in keys], method="Powell",
+                 bounds=[vary[k] for k in keys], options={"maxfev": 10 * trials, "xtol": 1e-3, "ftol": 1e-6})
+    except _Budget:
+        pass
+    first = next(iter(seen.values()))
     best = min(seen.values(), key=lambda d: (d["objective"], json.dumps(d["point"], sort_keys=True)))
     return Calibration(sc0.name, dict(vary), start, dict(best["point"]), first["rows"], best["rows"],
                        counts["new"], counts["reused"], time.perf_counter() - t0, [t.id for t in mine])
