@@ -118,7 +118,12 @@ def test_cli_calibrate_writes_a_calibration_folder(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "calibration" and manifest["format_version"] >= 1
     assert (out / "fit.csv").is_file() and list((out / "points").glob("*.json"))
-    assert "extends" in yaml.safe_load((out / "overlay.yaml").read_text())
+    overlay = yaml.safe_load((out / "overlay.yaml").read_text())
+    note = overlay["sources"]["levels.street.settle"]["assumption"]
+    assert note.startswith("calibrated to national_mediated_2022") and "sim calibrate" in note and "--vary=" in note
+    fit = (out / "fit.csv").read_text().splitlines()
+    assert fit[0].startswith("target,metric,band_low,band_high,achieved,ci_low,ci_high,met")
+    assert {line.rsplit(",", 1)[1] for line in fit[1:]} == {"before", "after"}
 
 
 def test_cli_refuses_a_cited_value(capsys: pytest.CaptureFixture[str]) -> None:

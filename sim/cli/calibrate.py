@@ -103,13 +103,21 @@ def _calibrate(args: argparse.Namespace) -> int:
     con.print("values: " + ", ".join(f"{k} {result.start[k]:g} -> {result.best[k]:g}" for k in result.best))
     con.print(f"objective {objective(result.before):.4g} -> {objective(result.after):.4g}")
     if out is not None:
-        command = "sim calibrate " + " ".join(shlex.quote(x) for x in sys.argv[2:] if x) if len(sys.argv) > 2 else \
-            "sim calibrate"
+        command = _command_line(args)
         base = resolve_base(file, a.overrides(args))
         write_calibration(out, result, base, result.overlay(file, out, command))
         args.out_written = True
         con.print(f"[dim]written to {out}[/dim]")
     return 0
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this calibration (recorded in the overlay's sources)."""
+    parts = ["sim", "calibrate", args.scenario[0]] + [f"--vary={v}" for v in args.vary] + [f"--trials={args.trials}"]
+    parts += [f"--{k.replace('_', '-')}={v}" for k, v in (("targets", args.targets), ("reps", args.reps), ("seed", args.seed),
+                                                          ("horizon_days", args.horizon_days)) if v is not None]
+    parts += [f"--set={s}" for s in a.overrides(args)]
+    return " ".join(shlex.quote(str(p)) for p in parts)
 
 
 def _achieved(r: dict[str, Any]) -> str:
