@@ -95,7 +95,7 @@ def test_calibration_moves_an_assumed_value_into_the_band_and_resumes(tmp_path: 
     """A target on the arrival rate per household that the file's assumed rate misses: calibration
     brings the fit to zero within budget, writes the overlay, and a rerun reuses every point."""
     targets = [Target("t", "cases_per_1000_households_year", 150.0, 160.0, ("jiaye",))]
-    kw = dict(targets=targets, trials=12, reps=2, horizon_days=120)
+    kw = {"targets": targets, "trials": 12, "reps": 2, "horizon_days": 120}
     out = tmp_path / "cal"
     res = calibrate(ROOT / "scenarios" / "jiaye.yaml", {"arrivals.rate_per_household_year": (0.02, 0.3)}, out=out, **kw)
     assert objective(res.before) > 0 and objective(res.after) == 0.0
@@ -145,3 +145,15 @@ def test_check_every_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> 
         assert f"missed {target}" in err
         assert target in result.departures, f"{name} misses {target} and its file does not say why (departs.{target})"
     assert "not explained" not in err
+
+
+def test_structural_targets_read_the_scenario() -> None:
+    from sim.experiments.calibrate import rep_value, structural_value
+
+    sc = load_scenario(ROOT / "scenarios" / "zhaojialou.yaml")
+    assert structural_value(sc, "households_per_unit.grid") == pytest.approx(sc.households / sc.levels["grid"].units)
+    assert structural_value(sc, "arrived_share.category.family") == pytest.approx(0.20)
+    assert structural_value(sc, "unresolved_share") is None
+    m = {"cases_settled": 90.0, "cases_unresolved": 10.0, "cases.pool.a": 20.0, "cases.pool.b": 5.0,
+         "settled_share.pool.a": 0.15, "settled_share.pool.b": 0.05}
+    assert rep_value(m, "settled_share_of_taken.pool") == pytest.approx(20.0 / 25.0)

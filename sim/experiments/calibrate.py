@@ -81,8 +81,11 @@ def structural_value(sc: Scenario, metric: str) -> float | None:
     """
     kind, _, name = metric.partition(".")
     if kind == "households_per_unit":
-        lv = sc.levels.get(name)
-        return sc.households / lv.units if lv is not None and lv.units else math.nan
+        from ..scenario.checks import unit_counts
+
+        if name not in sc.levels:
+            return math.nan
+        return sc.households / unit_counts(sc)[sc.level_names.index(name)]
     if metric.startswith("arrived_share.category."):
         cat = metric.split(".", 2)[2]
         mix = sc.arrivals.category_mix
