@@ -117,6 +117,7 @@ def test_cli_calibrate_writes_a_calibration_folder(tmp_path: Path) -> None:
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "calibration" and manifest["format_version"] >= 1
+    assert manifest["command"].startswith("sim calibrate") and manifest["best"].keys() == {"levels.street.settle"}
     assert (out / "fit.csv").is_file() and list((out / "points").glob("*.json"))
     overlay = yaml.safe_load((out / "overlay.yaml").read_text())
     note = overlay["sources"]["levels.street.settle"]["assumption"]

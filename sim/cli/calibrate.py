@@ -22,7 +22,7 @@ def add(sub: Any) -> None:
                     "(SciPy's bounded Powell method; every candidate runs the same seeds). Cited values are never "
                     "varied. Evaluated points are kept in OUT/points: rerunning resumes. --check exits 1 naming "
                     "each missed target, 0 when all are met.")
-    p.add_argument("scenario", nargs="+", help="scenario file (several with --check)")
+    p.add_argument("scenarios", nargs="+", metavar="scenario", help="scenario file (several with --check)")
     p.add_argument("--targets", type=a.path, default=None, metavar="FILE",
                    help="targets file (default: scenarios/targets/published.yaml)")
     p.add_argument("--vary", action="append", default=[], metavar="key.path=LO..HI",
@@ -44,7 +44,7 @@ def add(sub: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     if args.check or args.table:
         return _check(args)
-    if len(args.scenario) != 1:
+    if len(args.scenarios) != 1:
         raise a.UsageError("calibrate one scenario at a time (several only with --check)")
     if not args.vary:
         raise a.UsageError("give --vary key.path=LO..HI (or --check)")
@@ -55,7 +55,7 @@ def _check(args: argparse.Namespace) -> int:
     from ..experiments.calibrate import check, markdown_table
 
     checks = [check(f, args.targets, reps=args.reps, seed=args.seed, horizon_days=args.horizon_days,
-                    overrides=a.overrides(args)) for f in args.scenario]
+                    overrides=a.overrides(args)) for f in args.scenarios]
     status = 0
     for c in checks:
         for r in c.missed:
@@ -87,7 +87,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from ..results import prepare_out, write_calibration
 
     vary = parse_vary(args.vary)
-    file = args.scenario[0]
+    file = args.scenarios[0]
     out = prepare_out(args.out, args.force, "calibration") if args.out else None
     bar, advance = progress(args.trials, f"calibrating {file}", enabled=not args.quiet)
     with bar:
@@ -113,7 +113,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this calibration (recorded in the overlay's sources)."""
-    parts = ["sim", "calibrate", args.scenario[0]] + [f"--vary={v}" for v in args.vary] + [f"--trials={args.trials}"]
+    parts = ["sim", "calibrate", args.scenarios[0]] + [f"--vary={v}" for v in args.vary] + [f"--trials={args.trials}"]
     parts += [f"--{k.replace('_', '-')}={v}" for k, v in (("targets", args.targets), ("reps", args.reps), ("seed", args.seed),
                                                           ("horizon_days", args.horizon_days)) if v is not None]
     parts += [f"--set={s}" for s in a.overrides(args)]
