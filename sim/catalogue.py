@@ -30,6 +30,7 @@ PER_1000_HH_YEAR = "cases per 1,000 households a year"
 FLAG = "0 or 1"
 RATIO = "busy hours per on-duty hour"
 HOURS_PER_PERSON_WEEK = "hours per person a week"
+PER_1000_RES_YEAR = "cases per 1,000 residents a year"
 
 _PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 
@@ -158,6 +159,20 @@ METRICS: tuple[Metric, ...] = (
            "third averages more than 1.25 times the first third and at least 10 cases more (arrivals above what "
            "staff settle; the other results then depend on the run length), else 0", FLAG, 0.0, 1.0,
            short="backlog growing"),
+    # ---- comparison with published figures (scenarios/targets/published.yaml)
+    _share("grassroots_share", "share of closed cases settled at or below the scenario's grassroots_top level "
+           "(meetings, pools and partners beside those levels included); NaN when the scenario declares none",
+           short="grassroots"),
+    Metric("cases_per_1000_residents_year", "cases arriving per 1,000 residents a year after the warm-up (residents "
+           "= households x persons_per_household; NaN without it)", PER_1000_RES_YEAR, 0.0, None,
+           short="cases/1k res/yr"),
+    Metric("mediated_per_1000_residents_year", "closed cases that reached the grassroots_top level or above (settled "
+           "there or above, or left the top unsettled) per 1,000 residents a year: people's mediation as counted "
+           "nationally, when grassroots_top is the community; NaN without persons_per_household or grassroots_top",
+           PER_1000_RES_YEAR, 0.0, None, short="mediated/1k res/yr"),
+    Metric("reached_per_1000_residents_year.<level>", "closed cases that reached the level {name} or above (settled "
+           "there or above, or left the top unsettled) per 1,000 residents a year; NaN without persons_per_household",
+           PER_1000_RES_YEAR, 0.0, None, short="reached {name}/1k res/yr"),
     # ---- meetings
     _count("referred.meeting.<meeting>", "cases referred to the meeting {name} after the warm-up",
            short="referred@{name}", group="meetings"),

@@ -340,3 +340,30 @@ class Metrics:
         put("open_cases_end", float(self.open_now))
         put("unstable", 1.0 if self.unstable else 0.0)
         put("backlog_growing", 1.0 if self.backlog_growing() else 0.0)
+
+    def report_tiers(self, sink: "MetricSink", slot_levels: list[int], grassroots_top: int | None,
+                     residents: float | None, end: float) -> None:
+        """Where closed cases got to, by tier, for comparison with published figures.
+
+        ``slot_levels``: the tier of every settlement slot (a level's own, or the level a
+        meeting, pool or partner sits beside). A closed case reached a tier when it settled
+        there or above, or left the top unsettled. ``grassroots_top``: the index of the
+        scenario's highest grassroots tier (None: not declared, NaN share). Rates per 1,000
+        residents a year are NaN without ``residents``.
+        """
+        nan = math.nan
+        n_levels = len(self.levels)
+        by_tier = [0] * n_levels
+        for slot, li in enumerate(slot_levels):
+            by_tier[li] += self.settled_at[slot]
+        closed = self.closed
+        sink.put("grassroots_share", sum(by_tier[:grassroots_top + 1]) / closed
+                 if grassroots_top is not None and closed else nan)
+        years = (end - self.warmup) / (24.0 * 365.0)
+        per_1000 = 1000.0 / residents / years if residents and years > 0 else nan
+        sink.put("cases_per_1000_residents_year", float(self.arrived) * per_1000)
+        reached = [sum(by_tier[i:]) + self.unresolved for i in range(n_levels)]
+        sink.put("mediated_per_1000_residents_year",
+                 reached[grassroots_top] * per_1000 if grassroots_top is not None else nan)
+        for li, name in enumerate(self.levels):
+            sink.put(f"reached_per_1000_residents_year.{name}", reached[li] * per_1000)

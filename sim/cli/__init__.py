@@ -16,6 +16,7 @@ import sys
 from . import (
     analytic,
     app,
+    calibrate,
     compare,
     describe,
     export,
@@ -36,8 +37,8 @@ from . import (
 from . import args as a
 from .args import EXIT_BAD_INPUT, UsageError
 
-COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, plot, report, trace,
-            export, schema, app)
+COMMANDS = (run, compare, validate, describe, metrics, sweep, staff, sensitivity, reps, warmup, analytic, calibrate, plot,
+            report, trace, export, schema, app)
 
 
 def build_parser() -> argparse.ArgumentParser:

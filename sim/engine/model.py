@@ -217,6 +217,11 @@ class Model:
                    for lv, n in zip(sc.levels.values(), self.hierarchy.counts)]
         met = self.metrics
         met.report(sink, roles, duty, any(t is not None for t in self.targets), sc.households, end, off, persons)
+        slot_levels = list(range(len(self.levels))) + [0] * (len(met.settled_at) - len(self.levels))
+        for settler in (s for settlers in self.settlers for s in settlers):
+            slot_levels[settler.slot] = settler.level
+        top = sc.level_names.index(sc.grassroots_top) if sc.grassroots_top else None
+        met.report_tiers(sink, slot_levels, top, sc.residents, end)
         closed = met.closed
         for runtime, settlers in zip(self.mechanisms, self.settlers):
             for settler in settlers:

@@ -1,4 +1,4 @@
-"""Writers of every kind of results folder: run, compare, sweep, staff and sensitivity.
+"""Writers of every kind of results folder: run, compare, sweep, staff, sensitivity and calibration.
 
 Each folder holds a ``manifest.json`` stating its ``kind`` and ``format_version`` and what is
 needed to rerun it (the scenario as resolved, its hash, seed, replications, versions). A run
@@ -29,7 +29,7 @@ from .atomic import (
 )
 
 FORMAT_VERSION = 1
-KINDS = ("run", "compare", "sweep", "staff", "sensitivity")
+KINDS = ("run", "compare", "sweep", "staff", "sensitivity", "calibration")
 
 
 def package_versions() -> dict[str, str]:
@@ -319,3 +319,22 @@ def write_sensitivity(out: str | Path, result: Any, loaded: Any, *, elapsed: flo
         method=result.method, samples=result.samples, elapsed_seconds=elapsed, command=command,
         files=file_records(out, {"sensitivity.csv": len(result.table), "points.csv": len(points)})), root=out)
     return out
+
+
+def write_calibration(out: str | Path, result: Any, base: Any, overlay: str, **extra: Any) -> Path:
+    """A calibration folder (resumable: its ``points/`` hold every evaluated candidate): the fit
+    before and after (fit.csv: target, band, achieved with interval, met), the overlay YAML a
+    scenario can ``extends:`` and the manifest (kind ``calibration``)."""
+    import pandas as pd
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pd.concat([pd.DataFrame(result.before).assign(fit="before"), pd.DataFrame(result.after).assign(fit="after")],
+                      ignore_index=True)
+    atomic_write_text(folder / "fit.csv", table.to_csv(index=False))
+    atomic_write_text(folder / "overlay.yaml", overlay)
+    atomic_write_json(folder / "manifest.json", manifest(
+        "calibration", base, vary={k: list(v) for k, v in result.vary.items()}, start=result.start, best=result.best,
+        targets=result.target_ids, evaluations=result.evaluations, reused=result.reused,
+        elapsed_seconds=result.seconds, **extra))
+    return folder

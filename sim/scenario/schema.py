@@ -169,6 +169,8 @@ class Scenario(Strict):
     severities: list[str] = Field(default_factory=lambda: ["micro", "small", "big", "major"], min_length=1, description="Severities, lowest first.")
     categories: list[str] = Field(min_length=1, description="Dispute categories.")
     households: Annotated[int, Field(gt=0, le=limits.MAX_HOUSEHOLDS)] = Field(description="Households served; arrivals scale with it.")
+    persons_per_household: Annotated[float, Field(gt=0, le=20)] | None = Field(None, description="Residents per household (residents = households x this), for per-resident rates.")
+    grassroots_top: str | None = Field(None, description="The highest level counted as grassroots (grassroots_share); default: none.")
     arrivals: Arrivals = Field(description="How many disputes arrive, and of which kinds.")
     roles: dict[str, Role] = Field(min_length=1, description="Who handles cases, by role name.")
     levels: dict[str, Level] = Field(min_length=1, description="The hierarchy, bottom level first.")
@@ -230,6 +232,8 @@ class Scenario(Strict):
             for key in self.target_days:
                 if key != "default" and key not in sev:
                     problems.append(f"target_days.{key}: expected 'default' or a severity ({', '.join(self.severities)})")
+        if self.grassroots_top is not None and self.grassroots_top not in self.levels:
+            problems.append(f"grassroots_top: '{self.grassroots_top}' is not a level ({', '.join(names)})")
         if self.warmup_days >= self.horizon_days:
             problems.append(f"warmup_days: {self.warmup_days:g} must be shorter than horizon_days ({self.horizon_days:g})")
         from .checks import hierarchy_problems, staff_problems
@@ -261,6 +265,11 @@ class Scenario(Strict):
     @property
     def level_names(self) -> list[str]:
         return list(self.levels)
+
+    @property
+    def residents(self) -> float | None:
+        """Households x persons per household; None when the scenario does not say."""
+        return None if self.persons_per_household is None else self.households * self.persons_per_household
 
     @property
     def hours_per_unit(self) -> float:
