@@ -51,6 +51,8 @@ from ..mechanisms.detection import Detection
 from ..mechanisms.prevention import Prevention
 from ..mechanisms.desks import Partner, Pool
 from ..mechanisms.meetings import Meeting
+from ..mechanisms.other_duties import OtherDuties
+from ..mechanisms.sittings import Sittings
 
 
 class Role(Strict):
@@ -61,6 +63,7 @@ class Role(Strict):
     availability: Probability = 1.0  # share of staff actually on duty (volunteers, part-timers)
     hours_per_week: Annotated[float, Field(gt=0, le=168)] | None = None  # hours each member gives a week
     cost_per_year: Money | None = None  # yuan per staff member, for staffing searches
+    other_duties: OtherDuties | None = None  # non-dispute tasks occupying the same people
     description: str = ""
 
     def rostered_hours(self) -> float:
@@ -106,6 +109,7 @@ class Level(Strict):
     # site visits, waiting for a reply); counts toward deadlines and time to settle
     follow_up_days: dict[str, Distribution] | None = None
     volunteers: list[str] = Field(default_factory=list)  # roles whose on-duty staff join this level's handlers
+    sittings: Sittings | None = None  # handling spread over several sittings with days between
     description: str = ""
 
     @model_validator(mode="after")
