@@ -140,3 +140,25 @@ def test_a_sitting_waits_for_a_handler_of_the_same_unit():
     rec = run(data, record_cases=True)
     waits = [r[8] * 24.0 - 4.0 for r in closed(rec)]
     assert min(waits) == pytest.approx(0.0, abs=1e-9) and max(waits) > 0.5
+
+
+def _events(data: dict[str, Any]) -> tuple[Any, int]:
+    from sim.engine.model import Model
+
+    m = Model(validate_data(data), SEED, 0)
+    env, step, count = m.env, m.env.step, [0]
+
+    def counting_step() -> None:
+        count[0] += 1
+        step()
+
+    env.step = counting_step  # type: ignore[method-assign]
+    return m.run(), count[0]
+
+
+def test_one_sitting_costs_no_event_and_tasks_only_their_own():
+    plain, n_plain = _events(tiny())
+    one, n_one = _events(sittings(1, 2.0))
+    assert one.metrics == plain.metrics and n_one == n_plain
+    three, n_three = _events(sittings(3, 0.5))
+    assert n_three > n_plain  # each further sitting is a gap and a handling: events of its own
