@@ -237,8 +237,8 @@ def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[Lev
 
 def _other_duties_load(scenario: Scenario, role: str) -> float:
     """Staff-hours an hour of a unit's other duties (tasks a member a week x members x hours a
-    task, over the week's hours); counted on duty: tasks arrive on duty and, under on/off
-    rosters, stop at the end of the shift."""
+    task, over the week's hours); counted on duty: tasks arrive on duty and stop when
+    nobody is on duty."""
     spec = scenario.roles[role]
     duties = spec.other_duties
     if duties is None:

@@ -11,6 +11,8 @@ staff, or the shared queue) for a ``duration`` in hours. Who goes first:
   pre-empts a task in hand when every handler is busy; the task resumes later with the work
   it has left (preemptive-resume priority). Needs a roster whose whole staff is on or off duty.
 
+A task stops when nobody of its unit is on duty any more and goes on at the next shift.
+
 Draws come from the role's own streams (``other_duties.<role>.<level>.arrivals``, ``.accept``,
 ``.unit``, ``.duration``), so the disputes' draws are unchanged (common random numbers). The role's time
 split is reported as ``time_share.{disputes,other_duties,idle}.<role>``.
@@ -121,13 +123,13 @@ class TaskStream:
                 CaseProcess(env, self._task(res, profile, durations.next(0)))
 
     def _task(self, res: Any, profile: Any, work: float) -> Iterator[Any]:
-        """Hold a handler for ``work`` on-duty hours; a pre-empted task queues again. Under a
-        roster whose whole staff is on or off duty, a task stops at the end of the shift and
-        goes on at the next (other duties make no overtime); under other rosters it runs on."""
+        """Hold a handler for ``work`` on-duty hours; a pre-empted task queues again. A task
+        stops when nobody of the unit is on duty any more and goes on at the next shift, in
+        the same place (other duties make no overtime past the last shift of the day)."""
         import simpy
 
         env = self.ctx.env
-        busy, off, closed = self.busy, res.off_duty, profile.on_off
+        busy, off, closed = self.busy, res.off_duty, not profile.constant
         while True:
             req = res.request(priority=1, preempt=False) if self.preempt else res.request()
             start = None
