@@ -140,8 +140,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("utilisation.partner.<partner>", "busy on-duty staff-hours over on-duty staff-hours of the outside partner "
            "{name} after the warm-up (work past the end of a shift not counted)", RATIO, 0.0, 1.0, short="util {name}", group="partners"),
     Metric("utilisation.<role>", "busy on-duty staff-hours over on-duty staff-hours of the role {name} after the "
-           "warm-up (work past the end of a shift is overtime, not counted)", RATIO, 0.0, 1.0, headline=True,
-           short="util {name}"),
+           "warm-up, disputes and any other duties (work past the end of a shift is overtime, not counted)",
+           RATIO, 0.0, 1.0, headline=True, short="util {name}"),
     Metric("overtime_hours.<role>", "hours a week per staff member of the role {name} (volunteers joining its "
            "levels included) spent finishing cases after their shift ended, after the warm-up",
            HOURS_PER_PERSON_WEEK, 0.0, None, short="overtime {name}"),
@@ -239,6 +239,14 @@ METRICS: tuple[Metric, ...] = (
           "hours included)", HOURS, short="wait h@{name}", group="court_link"),
     Metric("utilisation.studio.<studio>", "busy staff-hours over on-duty staff-hours of the judge's studio {name} "
            "after the warm-up", RATIO, 0.0, None, short="util {name}", group="court_link"),
+    # ---- other duties (the roles' time split; produced with the engine's utilisation)
+    _share("time_share.disputes.<role>", "share of the on-duty hours of the role {name} spent on disputes after "
+           "the warm-up (with other duties and idle it sums to 1)", short="disputes {name}", group="other_duties"),
+    _share("time_share.other_duties.<role>", "share of the on-duty hours of the role {name} spent on other duties "
+           "(inspections, registration, data collection, campaigns) after the warm-up", short="other duties {name}",
+           group="other_duties"),
+    _share("time_share.idle.<role>", "share of the on-duty hours of the role {name} with neither a dispute nor another "
+           "duty in hand after the warm-up", short="idle {name}", group="other_duties"),
 )
 
 

@@ -272,13 +272,16 @@ class Metrics:
 
     def report(self, sink: "MetricSink", level_roles: list[str], on_duty_hours: list[float], targets_used: bool,
                households: int, end: float, off_duty_hours: list[float] | None = None,
-               persons: list[float] | None = None) -> None:
+               persons: list[float] | None = None, other_duty_hours: list[float] | None = None) -> None:
         """Put this replication's engine metrics into the sink, in catalogue order.
 
         Rates per 1,000 households a year make communities of different size comparable;
         they count the years from the warm-up to ``end`` (the run may stop early).
         ``off_duty_hours`` per level: staff-hours worked beyond the staff on duty (overtime);
         ``persons`` per level: staff members (volunteers included) the overtime is shared by.
+        ``other_duty_hours`` per level (only when some role has other duties): staff-hours on
+        tasks that are not disputes; utilisation then counts both, and each role's on-duty
+        hours are split into disputes, other duties and idle (overtime shared pro rata).
         """
         n_levels = len(self.levels)
         off_duty_hours = off_duty_hours or [0.0] * n_levels
@@ -322,18 +325,25 @@ class Metrics:
         role_duty: dict[str, float] = {}
         role_off: dict[str, float] = {}
         role_persons: dict[str, float] = {}
+        role_other: dict[str, float] = {}
         for li, role in enumerate(level_roles):
+            role_other[role] = role_other.get(role, 0.0) + (other_duty_hours[li] if other_duty_hours else 0.0)
             role_busy[role] = role_busy.get(role, 0.0) + self.busy_time[li].area
             role_duty[role] = role_duty.get(role, 0.0) + on_duty_hours[li]
             role_off[role] = role_off.get(role, 0.0) + off_duty_hours[li]
             role_persons[role] = role_persons.get(role, 0.0) + persons[li]
         for role in role_busy:
-            on_duty_busy = role_busy[role] - role_off[role]
+            on_duty_busy = role_busy[role] + role_other[role] - role_off[role]
             put(f"utilisation.{role}", min(1.0, on_duty_busy / role_duty[role]) if role_duty[role] > 0 else nan)
         weeks = (end - self.warmup) / 168.0
         for role in role_busy:
             put(f"overtime_hours.{role}", role_off[role] / role_persons[role] / weeks
                 if role_persons[role] > 0 and weeks > 0 else nan)
+        if other_duty_hours is not None:
+            for part in ("disputes", "other_duties", "idle"):
+                for role in role_busy:
+                    put(f"time_share.{part}.{role}", _time_share(part, role_busy[role], role_other[role],
+                                                                  role_off[role], role_duty[role]))
         for reason in ESCALATION_REASONS:
             for li, name in enumerate(self.levels):
                 put(f"escalated_{reason}.{name}", float(self.escalated[reason][li]))
@@ -367,3 +377,15 @@ class Metrics:
                  reached[grassroots_top] * per_1000 if grassroots_top is not None else nan)
         for li, name in enumerate(self.levels):
             sink.put(f"reached_per_1000_residents_year.{name}", reached[li] * per_1000)
+
+def _time_share(part: str, disputes: float, other: float, overtime: float, on_duty: float) -> float:
+    """Share of on-duty hours on disputes, other duties or idle; overtime is taken from the
+    two kinds of work in proportion to their hours, so the three shares sum to 1."""
+    if on_duty <= 0:
+        return math.nan
+    work = disputes + other
+    worked = min(on_duty, max(0.0, work - overtime))
+    if part == "idle":
+        return 1.0 - worked / on_duty
+    mine = disputes if part == "disputes" else other
+    return worked * (mine / work) / on_duty if work > 0 else 0.0

@@ -693,3 +693,29 @@ def hierarchy(h: Any, *, max_units: int = 12, mechanisms: Mapping[str, str] | No
     ax.spines[["top", "right", "bottom"]].set_visible(False)
     ax.set_title(title or "Governance hierarchy", loc="left", fontsize=11)
     return fig
+
+
+def time_split(table: pd.DataFrame, *, title: str = "share of on-duty hours") -> Figure:
+    """Stacked bars per role: shares of on-duty hours on disputes, other duties and idle.
+
+    ``table``: a tidy summary (``scenario``, ``metric``, ``mean``) with ``time_share.*`` rows,
+    as ``run(...).summary`` or ``compare(...).table()`` give; one group of bars per scenario."""
+    parts = ("disputes", "other_duties", "idle")
+    rows = table[table.metric.str.startswith("time_share.")]
+    if rows.empty:
+        raise ValueError("no time_share.* metrics: no role of these scenarios has other duties")
+    keys = rows.metric.str.split(".", n=2)
+    rows = rows.assign(part=keys.str[1], role=keys.str[2])
+    scen = rows["scenario"] if "scenario" in rows else pd.Series([""] * len(rows), index=rows.index)
+    rows = rows.assign(label=(scen + " " + rows.role).str.strip())
+    wide = rows.pivot_table(index="label", columns="part", values="mean", sort=False).reindex(columns=list(parts)).fillna(0.0)
+    fig, ax = _figure(8.0, 0.5 * len(wide) + 1.5)
+    left = np.zeros(len(wide))
+    for i, part in enumerate(parts):
+        ax.barh(wide.index, wide[part].to_numpy(), left=left, label=part.replace("_", " "), color=f"C{i}")
+        left += wide[part].to_numpy()
+    ax.set_xlim(0, 1)
+    _percent_axis(ax, "x")
+    ax.set_title(title)
+    _legend_below(ax, 3)
+    return fig

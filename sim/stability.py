@@ -18,7 +18,8 @@ serves (the rest piles up), unless it has a deadline: then the excess is escalat
 deadline instead, so the load moves up the hierarchy. A level is "unstable" when its
 worst unit (or its shared queue) has utilisation >= 1 and no deadline to drain it.
 
-The estimate counts volunteers with the level's staff; channels, meetings, pools and partners
+The estimate counts volunteers with the level's staff and adds the roles' other duties to the
+offered load (utilisation covers both kinds of work, as in the engine); channels, meetings, pools and partners
 change the flows (see :func:`estimate`), though their own load is not estimated, nor the work a
 deadline cuts short, so treat it as a warning, not a verdict; the engine's ``max_open_cases``
 limit and ``backlog_growing`` flag catch what it misses.
@@ -208,8 +209,8 @@ def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[Lev
                                 (0.0 if a else _on_duty_work(scenario.handling_dist(name, s), hpu, profile))
                                 for s, a in zip(sevs, above)])
         by_sev = flow.sum(axis=2)
-        total_u = by_sev @ work  # per unit, overtime included
-        offered_u = by_sev @ work_on  # per unit, on duty
+        total_u = by_sev @ work + _other_duties_load(scenario, lv.role)  # per unit, overtime included
+        offered_u = by_sev @ work_on + _other_duties_load(scenario, lv.role)  # per unit, on duty
         if lv.queue == "shared":
             cap_u = np.full(len(offered_u), per_unit_staff * len(offered_u))
             rho_u = np.full(len(offered_u), _ratio(offered_u.sum(), cap_u[0]))
@@ -232,6 +233,17 @@ def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[Lev
             flow = np.zeros((h.counts[li + 1], len(sevs), len(cats)))
             np.add.at(flow, parents, sent)
     return out
+
+
+def _other_duties_load(scenario: Scenario, role: str) -> float:
+    """Staff-hours an hour of a unit's other duties (tasks a member a week x members x hours a
+    task, over the week's hours); counted on duty: tasks arrive on duty and stop when
+    nobody is on duty."""
+    spec = scenario.roles[role]
+    duties = spec.other_duties
+    if duties is None:
+        return 0.0
+    return duties.tasks_per_person_week * spec.staff_per_unit * duties.duration.expected() / 168.0
 
 
 def _ratio(offered: float, capacity: float) -> float:

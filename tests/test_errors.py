@@ -102,7 +102,7 @@ def test_unknown_key_without_a_close_match_lists_the_keys(tmp_path, capsys):
     f = write(tmp_path, ("  head: {staff_per_unit: 1}", "  head: {staff_per_unit: 1, colour: red}"))
     assert errors(capsys, str(f)) == [
         f"{f}:11:29: roles.head.colour: unknown key 'colour'; expected one of: staff_per_unit, roster, availability, "
-        "hours_per_week, cost_per_year, description"]
+        "hours_per_week, cost_per_year, other_duties, description"]
 
 
 @pytest.mark.parametrize("old, new, expected", [

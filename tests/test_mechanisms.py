@@ -302,8 +302,11 @@ def test_every_mechanism_with_a_section_gives_the_scenario_its_field():
     from sim.scenario.schema import Scenario
 
     for mech in REGISTRY:
-        if mech.name == "volunteers":  # a field of each level, not a section of its own
-            assert "volunteers" in Scenario.model_fields["levels"].annotation.__args__[1].model_fields
+        if mech.name in ("volunteers", "sittings"):  # a field of each level, not a section of its own
+            assert mech.name in Scenario.model_fields["levels"].annotation.__args__[1].model_fields
+            continue
+        if mech.name == "other_duties":  # a field of each role
+            assert mech.name in Scenario.model_fields["roles"].annotation.__args__[1].model_fields
             continue
         annotation = repr(Scenario.model_fields[mech.name].annotation)
         assert any(model.__name__ in annotation for model in mech.models), mech.name
@@ -326,7 +329,7 @@ def test_each_mechanism_produces_exactly_the_metrics_of_its_catalogue_group():
         assert groups == with_metrics, name
         seen |= groups
     assert seen == {"meetings", "pools", "partners", "channels", "closed_loop", "prevention", "detection", "collective",
-                    "court_link"}  # every group was exercised
+                    "court_link", "other_duties"}  # every group was exercised
 
 
 def test_describe_and_checks_iterate_the_registry_in_order():

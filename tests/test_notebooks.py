@@ -22,6 +22,7 @@ QUICK = {
     "01_quickstart.ipynb": "HORIZON_DAYS = 45\nREPS = 2",
     "02_staffing_fangxing_vs_zhaojialou.ipynb": "HORIZON_DAYS = 45\nREPS = 2\nGRID_WORKERS = [2, 6]\nBUILDING_HEADS = [1]",
     "03_write_your_own_scenario.ipynb": "HORIZON_DAYS = 45\nREPS = 2",
+    "04_workload_and_staffing.ipynb": "HORIZON_DAYS = 40\nREPS = 2",
 }
 
 

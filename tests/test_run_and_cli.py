@@ -119,7 +119,7 @@ def test_extends_and_describe(tmp_path, capsys):
                                      "roles": {"grid_worker": {"staff_per_unit": 9}}}))
     sc = load_scenario(child)
     assert sc.name == "fangxing_more_grid" and sc.roles["grid_worker"].staff_per_unit == 9
-    assert sc.roles["grid_worker"].availability == 0.35 and sc.households == 42000
+    assert sc.roles["grid_worker"].other_duties.tasks_per_person_week == 6.5 and sc.households == 42000
     assert main(["describe", str(SCENARIOS / "fangxing.yaml")]) == 0
     out = capsys.readouterr().out
     assert "seed 000_8bafd8a29a5e1d83.txt" in out and "assumption" in out and "239" in out

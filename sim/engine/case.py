@@ -26,6 +26,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     """SimPy process of one case arriving at bottom unit ``building`` at time ``t0`` (hours).
 
     ``start`` is the level it enters at (a reporting channel may skip the levels below).
+    A level with ``sittings`` holds a handler again for each further sitting (days apart).
     Mechanisms hook in where a level has ``hooks`` (a pool or partner instead of its staff;
     a meeting, pool or partner after it fails) or a hand-over wait ``respond`` (closed loop).
     """
@@ -118,6 +119,13 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if off is not None:
             off.end(env.now)
         res.release(req)
+        if lv.sittings is not None and not above:  # further sittings with days between
+            if not (yield from lv.sittings.more(res, busy, sev, deadline, lv.profile if lv.closed_hours else None)):
+                if counted:
+                    escalated[DEADLINE][li] += 1
+                if trace is not None:
+                    m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
+                continue
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
             if deadline is not None and env.now + follow > deadline:

@@ -55,15 +55,19 @@ class LevelRuntime:
     hooks: LevelHooks | None = None  # when meetings, pools or partners sit at this level
     respond: Any = None  # closed loop: the hand-over wait (a RespondWait) for cases handed to this level
     follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
+    sittings: Any = None  # further sittings after the first handling (a LevelSittings), or None
+    other_busy: Any = None  # staff-hours on other duties (a BusyTime) when the role has them, or None
 
 
 
 def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environment, seed: int, rep: int,
                  hooks: list[Hooks], make_resources: Callable[..., list[Any]]) -> list[LevelRuntime]:
     """Every level's resources and rules, with the mechanisms' hooks wired in: extra staff,
-    settlers (each given its settlement slot after the levels') and hand-over waits."""
+    settlers (each given its settlement slot after the levels'), hand-over waits, sittings and
+    the streams of other duties (started here, on the level's resources)."""
     sevs = scenario.severities
     extra = {li: profiles for h in hooks for li, profiles in h.extra_staff}
+    work = {w.level: w for h in hooks for w in h.staff_work}
     levels: list[LevelRuntime] = []
     for li, (name, lv) in enumerate(scenario.levels.items()):
         profile = weekly_profile(scenario.roles[lv.role])
@@ -78,7 +82,11 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
         per_unit = lv.queue == "per_unit"
         if not per_unit:
             profile = profile.times(n_units)
-        resources = make_resources(env, n_units if per_unit else 1, profile)
+        task = work.get(li)
+        if task is not None and task.preempt:
+            resources = make_resources(env, n_units if per_unit else 1, profile, preemptive=True)
+        else:
+            resources = make_resources(env, n_units if per_unit else 1, profile)
         ceiling_rank = sevs.index(lv.ceiling) if lv.ceiling is not None else len(sevs) - 1
         deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
         level = LevelRuntime(name, resources, per_unit, profile, [scenario.settle_prob(name, s) for s in sevs],
@@ -86,6 +94,10 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
         if lv.follow_up_days:
             specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
             level.follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)
+        if task is not None:
+            staff = scenario.roles[lv.role].staff_per_unit * (1 if per_unit else n_units)
+            level.other_busy = task.busy
+            env.process(task.process(resources, profile, staff))
         levels.append(level)
     slot = len(levels)
     for h in hooks:
@@ -98,6 +110,8 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
             (lv_rt.hooks.before if settler.before else lv_rt.hooks.after).append(settler)
         for li, wait in h.respond:
             levels[li].respond = wait
+        for li, plan in h.sittings:
+            levels[li].sittings = plan
     for li, lv_rt in enumerate(levels):  # a desk taking a level's cases instead of its staff keeps its response time
         if lv_rt.respond is not None and lv_rt.hooks is not None:
             for desk in lv_rt.hooks.before:

@@ -83,7 +83,7 @@ class Model:
         self.metrics = Metrics(scenario.level_names, self.warmup, self.horizon, extra_slots=n_settlers,
                                severities=tuple(sevs), target_days=tuple(self.targets))
         self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks,
-                                                               lambda env, n, p: make_resources(env, n, p, self.warmup))
+                                                               lambda env, n, p, **kw: make_resources(env, n, p, self.warmup, **kw))
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None
@@ -216,7 +216,10 @@ class Model:
         persons = [float(sum(sc.roles[r].staff_per_unit for r in (lv.role, *lv.volunteers)) * n)
                    for lv, n in zip(sc.levels.values(), self.hierarchy.counts)]
         met = self.metrics
-        met.report(sink, roles, duty, any(t is not None for t in self.targets), sc.households, end, off, persons)
+        other = None
+        if any(lv.other_busy is not None for lv in self.levels):  # other duties: the roles' time split
+            other = [0.0 if lv.other_busy is None else _advanced(lv.other_busy, end) for lv in self.levels]
+        met.report(sink, roles, duty, any(t is not None for t in self.targets), sc.households, end, off, persons, other)
         slot_levels = list(range(len(self.levels))) + [0] * (len(met.settled_at) - len(self.levels))
         for settler in (s for settlers in self.settlers for s in settlers):
             slot_levels[settler.slot] = settler.level
@@ -259,6 +262,12 @@ class Model:
                 extra["visit_files"] = self.visit_spool.files
         return ReplicationRecord(self.rep, self.seed, summary, list(self.metrics.backlog), rows,
                                  unstable_level=self.metrics.unstable_level, extra=extra, visits=visits)
+
+
+def _advanced(busy: Any, end: float) -> float:
+    """A busy-time clock's staff-hours after the warm-up, up to ``end``."""
+    busy.advance(end)
+    return busy.area
 
 
 def _off_duty_hours(resources: list[Any], end: float) -> float:

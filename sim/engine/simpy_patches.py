@@ -11,7 +11,7 @@ What each patch changes (nothing else differs from stock SimPy):
   waiting for it, is marked processed without being scheduled (stock: always an event).
   Cases arrive at continuous random times, so nothing else happens at the instant a case
   starts, and nothing waits for a case to end: the order of every other event is unchanged.
-* :class:`LeanResource`, :class:`LeanPriorityResource` (``_LeanRelease``) - ``release``
+* :class:`LeanResource`, :class:`LeanPriorityResource`, :class:`LeanPreemptiveResource` (``_LeanRelease``) - ``release``
   frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
   always an event, which then does nothing). With a queue the stock path is kept, so who
   gets a slot, and when, is unchanged. The release returns None then: never yield it.
@@ -120,6 +120,11 @@ class LeanResource(_LeanRelease, simpy.Resource):
 
 class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
+
+
+class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
+    """A ``simpy.PreemptiveResource`` whose release costs no event when nobody waits (other
+    duties that a dispute pre-empts: disputes request at priority 0, tasks at 1 without pre-empting)."""
 
 
 class RosteredResource(LeanPriorityResource):

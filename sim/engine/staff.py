@@ -15,14 +15,19 @@ import simpy
 
 from ..metrics import OffDutyWork
 from ..rosters import WeeklyProfile
-from .simpy_patches import LeanResource, RosteredResource
+from .simpy_patches import LeanPreemptiveResource, LeanResource, RosteredResource
 
 
-def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmup: float = 0.0) -> list[simpy.Resource]:
-    """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty."""
+def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmup: float = 0.0,
+                   preemptive: bool = False) -> list[simpy.Resource]:
+    """n resources sized for the profile's peak; plain Resources when nobody ever goes off duty.
+
+    ``preemptive``: disputes pre-empt other duties (the roster must be constant or on/off)."""
     cap = max(profile.peak, 1)
-    if profile.constant or profile.on_off:
-        out: list[simpy.Resource] = [LeanResource(env, capacity=cap) for _ in range(n)]
+    if preemptive:
+        out: list[simpy.Resource] = [LeanPreemptiveResource(env, capacity=cap) for _ in range(n)]
+    elif profile.constant or profile.on_off:
+        out = [LeanResource(env, capacity=cap) for _ in range(n)]
     else:
         out = [RosteredResource(env, profile) for _ in range(n)]
     for r in out:

@@ -19,16 +19,18 @@ from .court_link import COURT_LINK
 from .detection import DETECTION
 from .desks import PARTNERS, POOLS
 from .meetings import MEETINGS
+from .other_duties import OTHER_DUTIES
 from .prevention import PREVENTION
+from .sittings import SITTINGS
 from .volunteers import VOLUNTEERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..scenario.schema import Scenario
 
 # Order matters: settlement slots, metric order and `sim describe` rows follow it.
-# The later four cost nothing when unused: no draws, no hooks, no metrics.
+# The later six cost nothing when unused: no draws, no hooks, no metrics.
 REGISTRY: tuple[Mechanism, ...] = (MEETINGS, POOLS, PARTNERS, CHANNELS, VOLUNTEERS, CLOSED_LOOP,
-                                   PREVENTION, DETECTION, COLLECTIVE, COURT_LINK)
+                                   PREVENTION, DETECTION, COLLECTIVE, COURT_LINK, OTHER_DUTIES, SITTINGS)
 
 
 def used(scenario: "Scenario") -> list[Mechanism]:

@@ -62,7 +62,8 @@ class Hooks:
     thins it, detection delays its cases); ``sources`` are further arrival sources (collective
     cases) with ``blocks(horizon)``; ``exit`` routes a case leaving the top unsettled (court
     link: court, petition, abandoned) and may hand it to one of ``exit_settlers``, returning
-    the settler that settled it or None.
+    the settler that settled it or None. ``staff_work`` are streams of other duties that occupy a
+level's handlers; ``sittings`` spread a level's handling over several sittings.
     """
 
     settlers: tuple[Settler, ...] = ()
@@ -75,6 +76,8 @@ class Hooks:
     sources: tuple[Any, ...] = ()
     exit: Callable[[int, int, bool], Generator[Any, Any, "Settler | None"]] | None = None
     exit_settlers: tuple[Settler, ...] = ()
+    staff_work: tuple[Any, ...] = ()  # other duties: task streams (``level``, ``preempt``, ``busy``, ``process``)
+    sittings: tuple[tuple[int, Any], ...] = ()  # (level index, its further sittings)
 
 
 class Runtime(Protocol):

@@ -51,6 +51,8 @@ from ..mechanisms.detection import Detection
 from ..mechanisms.prevention import Prevention
 from ..mechanisms.desks import Partner, Pool
 from ..mechanisms.meetings import Meeting
+from ..mechanisms.other_duties import OtherDuties
+from ..mechanisms.sittings import Sittings
 
 
 class Role(Strict):
@@ -61,6 +63,7 @@ class Role(Strict):
     availability: Probability = Field(1.0, description="Share of rostered time actually given to disputes (volunteers, part-timers); 1 = all of it.")
     hours_per_week: Annotated[float, Field(gt=0, le=168)] | None = Field(None, description="Hours each member gives a week (volunteers); caps the rostered hours. Unit: hours.")
     cost_per_year: Money | None = Field(None, description="Yearly cost of one staff member, for staffing searches. Unit: yuan a year.")
+    other_duties: OtherDuties | None = Field(None, description="Non-dispute tasks (inspections, registration, campaigns) occupying the same people.")
     description: str = Field("", description="What these people are, in words (shown by sim describe and the app).")
 
     def rostered_hours(self) -> float:
@@ -104,8 +107,9 @@ class Level(Strict):
     deadline_days: Days | None = Field(None, description="A case still open this long after reaching the level goes up.")
     # days a case stays at the level after handling without occupying staff (parties to convene,
     # site visits, waiting for a reply); counts toward deadlines and time to settle
-    follow_up_days: dict[str, Distribution] | None = Field(None, description="Time until a settled case relapses and comes back, per severity (optional).")
+    follow_up_days: dict[str, Distribution] | None = Field(None, description="Elapsed days after handling before the outcome (convening the parties, site visits), per severity; holds no staff.")
     volunteers: list[str] = Field(default_factory=list, description="Roles whose on-duty staff join this level's handlers (volunteers).")
+    sittings: Sittings | None = Field(None, description="Handling spread over several sittings with days between them.")
     description: str = Field("", description="What this level is, in words.")
 
     @model_validator(mode="after")
