@@ -36,7 +36,7 @@ browser:
 		"the browser test will fail: install it ('sudo apt-get install chromium') or set SKIP_BROWSER=1." >&2; fi
 
 demo: $(STAMP)
-	$(BIN)/sim compare scenarios/fangxing.yaml scenarios/zhaojialou.yaml --reps 10
+	$(BIN)/sim compare scenarios/fangxing.yaml scenarios/zhaojialou.yaml --reps 10 --workers 2
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
