@@ -224,6 +224,14 @@ METRICS: tuple[Metric, ...] = (
           "hours included)", HOURS, short="wait h@{name}", group="court_link"),
     Metric("utilisation.studio.<studio>", "busy staff-hours over on-duty staff-hours of the judge's studio {name} "
            "after the warm-up", RATIO, 0.0, None, short="util {name}", group="court_link"),
+    # ---- re-opening
+    _share("reopened_share", "share of the level settlements of cases arriving after the warm-up whose agreement "
+           "failed: the case re-opened and climbed on (its final outcome is the one after re-opening)",
+           headline=True, short="re-opened", group="reopening"),
+    _count("cases_reopened", "settlements of cases arriving after the warm-up that re-opened", short="re-opened n",
+           group="reopening"),
+    _time("days_to_reopen.mean", "mean days from a settlement to its re-opening", DAYS, short="d to re-open",
+          group="reopening"),
 )
 
 

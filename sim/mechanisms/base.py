@@ -62,7 +62,9 @@ class Hooks:
     thins it, detection delays its cases); ``sources`` are further arrival sources (collective
     cases) with ``blocks(horizon)``; ``exit`` routes a case leaving the top unsettled (court
     link: court, petition, abandoned) and may hand it to one of ``exit_settlers``, returning
-    the settler that settled it or None.
+    the settler that settled it or None. ``outcome_rules`` change a level's handling time and
+    chance to settle with the days waited and the queue (outcomes); ``reopen`` decides whether a
+    level's settlement re-opens (reopening).
     """
 
     settlers: tuple[Settler, ...] = ()
@@ -75,6 +77,8 @@ class Hooks:
     sources: tuple[Any, ...] = ()
     exit: Callable[[int, int, bool], Generator[Any, Any, "Settler | None"]] | None = None
     exit_settlers: tuple[Settler, ...] = ()
+    outcome_rules: tuple[tuple[int, Any], ...] = ()
+    reopen: Callable[[int, bool], Any] | None = None
 
 
 class Runtime(Protocol):

@@ -48,6 +48,9 @@ from ..mechanisms.closed_loop import ClosedLoop
 from ..mechanisms.collective import Collective
 from ..mechanisms.court_link import CourtLink
 from ..mechanisms.detection import Detection
+from ..mechanisms.difficulty import Difficulty
+from ..mechanisms.outcomes import LevelOutcome
+from ..mechanisms.reopening import Reopening
 from ..mechanisms.prevention import Prevention
 from ..mechanisms.desks import Partner, Pool
 from ..mechanisms.meetings import Meeting
@@ -181,6 +184,9 @@ class Scenario(Strict):
     detection: Detection | None = None
     collective: dict[str, Collective] = Field(default_factory=dict)
     court_link: CourtLink | None = None
+    difficulty: Difficulty | None = None
+    outcomes: dict[str, LevelOutcome] = Field(default_factory=dict)  # by level name
+    reopening: Reopening | None = None
     target_days: Union[Days, dict[str, Days], None] = None
     horizon_days: Days = 365.0  # run-size limits: limits.run_size_problems
     warmup_days: NonNegativeDays = 0.0
