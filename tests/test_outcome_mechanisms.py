@@ -196,3 +196,18 @@ def test_reopening_share_follows_its_chance_and_final_outcomes_add_up():
     assert 0.25 < m["reopened_share"] < 0.35
     shares = m["settled_share.building"] + m["settled_share.community"] + m["unresolved_share"]
     assert shares == pytest.approx(1.0)
+
+
+def test_a_reopened_case_shows_in_its_trace_and_the_description():
+    from sim.mechanisms import describe
+
+    data = tiny(reopening={"chance": 1.0, "days": {"dist": "fixed", "value": 3}},
+                difficulty={"weight": 0.5}, outcomes={"community": {"hardening_days": 30}})
+    rec = run(data, record_cases=True)
+    visits = pd.DataFrame(rec.visits, columns=["case_id", "rep", "step", "where", "arrive_day", "start_day",
+                                               "end_day", "off_duty_wait_hours", "outcome"])
+    first = visits[visits.case_id == visits.case_id.min()].sort_values("step")
+    assert list(first.outcome) == ["reopened", "settled"]
+    assert first.arrive_day.iloc[1] - first.end_day.iloc[0] == pytest.approx(3.0)
+    kinds = [row[0] for row in describe(validate_data(data))]
+    assert kinds == ["difficulty", "outcomes", "reopening"]
