@@ -111,7 +111,7 @@ def _settle_above_after_failure(p1: float, p2: float, w1: float, w2: float) -> f
 def test_difficulty_keeps_the_first_level_share_and_lowers_the_upper_level_share_after_failure(p1, p2, w, seed):
     data = two_chances(p1, p2, difficulty={"weight": w})
     data["arrivals"]["rate_per_household_year"] = 43.8  # about 12 cases a day, 2,400 in all
-    rec, df = cases(data, seed)
+    _, df = cases(data, seed)
     closed = df[df.outcome != "open"]
     n = len(closed)
     at_building = (closed.level == "building").sum()

@@ -122,7 +122,7 @@ class DifficultyRuntime:
         return Hooks()
 
     def report(self, sink: "MetricSink", end: float) -> None:
-        return None
+        """No metrics of its own: its effect shows in the engine's shares and times."""
 
 
 def draw_for(scenario: "Scenario", seed: int, rep: int) -> DifficultyDraw | None:

@@ -69,7 +69,7 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
 class OutcomeRule:
     """One level's rule, read by the case process at the handling step and the settle decision."""
 
-    __slots__ = ("hardening", "threshold", "drop", "cut", "floor")
+    __slots__ = ("cut", "drop", "floor", "hardening", "threshold")
 
     def __init__(self, spec: LevelOutcome):
         self.hardening = spec.hardening_days * 24.0 if spec.hardening_days is not None else None
@@ -105,7 +105,7 @@ class OutcomesRuntime:
         return Hooks(outcome_rules=self.rules)
 
     def report(self, sink: "MetricSink", end: float) -> None:
-        return None
+        """No metrics of its own: its effect shows in the engine's shares and times."""
 
 
 OUTCOMES = Mechanism("outcomes", (LevelOutcome,), used=lambda sc: bool(sc.outcomes), problems=problems,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Literal, Union
 
 from pydantic import Field
 
-from ..draws import Uniforms
 from ..scenario.fields import Distribution, Probability, Strict
 from .base import Hooks, Mechanism
 
@@ -64,8 +63,8 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
         return []
     names = scenario.level_names
     ch = ", ".join(f"{n} {c:.0%}" for n, c in zip(names, r.chances(names)))
-    return [("reopening", "", "every level", f"re-opens: {ch}; after {r.days.describe('days')}; returns to the "
-             f"{'level that settled it' if r.returns_to == 'same' else 'level above'}")]
+    back = "level that settled it" if r.returns_to == "same" else "level above"
+    return [("reopening", "", "every level", f"re-opens: {ch}; after {r.days.describe('days')}; returns to the {back}")]
 
 
 # --------------------------------------------------------------------------- runtime
@@ -105,6 +104,7 @@ class ReopeningRuntime:
         return Hooks(reopen=self.draw)
 
     def report(self, sink: "MetricSink", end: float) -> None:
+        """Re-opened share and count of counted cases' level settlements, and the mean days to re-open."""
         nan = float("nan")
         sink.put("reopened_share", self.reopened / self.settlements if self.settlements else nan)
         sink.put("cases_reopened", float(self.reopened))
