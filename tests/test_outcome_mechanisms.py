@@ -211,3 +211,19 @@ def test_a_reopened_case_shows_in_its_trace_and_the_description():
     assert first.arrive_day.iloc[1] - first.end_day.iloc[0] == pytest.approx(3.0)
     kinds = [row[0] for row in describe(validate_data(data))]
     assert kinds == ["difficulty", "outcomes", "reopening"]
+
+
+def test_variants_validate_and_every_new_value_is_an_assumption_with_its_source():
+    from conftest import SCENARIOS
+    from sim.scenario import load_scenario
+
+    files = sorted((SCENARIOS / "variants").glob("*.yaml"))
+    assert len(files) >= 5
+    for path in files:
+        sc = load_scenario(path)
+        new = [f"difficulty.{k}" for k in ("weight",) if sc.difficulty is not None]
+        new += [f"outcomes.{lv}.{k}" for lv, o in sc.outcomes.items() for k in o.model_fields_set if k != "description"]
+        new += [f"reopening.{k}" for k in ("chance", "days") if sc.reopening is not None]
+        for key in new:
+            note = sc.sources.get(key)
+            assert note is not None and getattr(note, "assumption", None), (path.name, key)
