@@ -247,6 +247,14 @@ METRICS: tuple[Metric, ...] = (
            group="other_duties"),
     _share("time_share.idle.<role>", "share of the on-duty hours of the role {name} with neither a dispute nor another "
            "duty in hand after the warm-up", short="idle {name}", group="other_duties"),
+    # ---- re-opening
+    _share("reopened_share", "share of the level settlements of cases arriving after the warm-up whose agreement "
+           "failed: the case re-opened and climbed on (its final outcome is the one after re-opening)",
+           headline=True, short="re-opened", group="reopening"),
+    _count("cases_reopened", "settlements of cases arriving after the warm-up that re-opened", short="re-opened n",
+           group="reopening"),
+    _time("days_to_reopen.mean", "mean days from a settlement to its re-opening", DAYS, short="d to re-open",
+          group="reopening"),
 )
 
 

@@ -67,7 +67,7 @@ def test_markdown_table_has_a_row_per_entry_with_bounds_and_headline():
 
 def test_mechanism_kinds_and_items_come_from_the_patterns():
     assert catalogue.mechanism_groups() == ("meetings", "pools", "partners", "channels", "closed_loop", "prevention",
-                                            "detection", "collective", "court_link", "other_duties")
+                                            "detection", "collective", "court_link", "other_duties", "reopening")
     assert catalogue.mechanism_kinds("settled_share") == {"meeting": "meetings", "pool": "pools", "partner": "partners",
                                                           "studio": "court_link"}
     assert catalogue.mechanism_kinds()["channel"] == "channels"

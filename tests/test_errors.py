@@ -347,7 +347,7 @@ def test_an_unknown_key_does_not_hide_the_cross_reference_problems(tmp_path, cap
         f"{f}:24:5: levels.community.role: role 'mediater' is not declared under roles (declared: head, mediator)",
         f"{f}:31:1: colour: unknown key 'colour'; expected one of: name, title, description, time_unit, severities, "
         "categories, households, persons_per_household, grassroots_top, arrivals, roles, levels, meetings, pools, partners, channels, closed_loop, prevention, detection, "
-        "collective, court_link, target_days, horizon_days, warmup_days, replications, seed, max_open_cases, sources",
+        "collective, court_link, difficulty, outcomes, reopening, target_days, horizon_days, warmup_days, replications, seed, max_open_cases, sources",
         f"{f}:33:12: meetings.weekly.level: 'comunity' is not a level (building, community)",
         f"{f}:35:20: channels.qr.enters_at: 'gird' is not a level (building, community)",
     ]

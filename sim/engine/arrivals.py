@@ -5,6 +5,8 @@ building's stream), thinned for weekday and hour profiles, and are spread over b
 proportion to households. Each case's handling-time and outcome uniforms for every level
 are drawn at arrival from per-level streams and turned into times by inverse CDFs, in
 vectorised blocks: cheap per case, and strong common random numbers between scenarios.
+With a case difficulty (:mod:`sim.mechanisms.difficulty`) each case also draws one
+difficulty from its own stream, which ties its outcome uniforms at the levels together.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from ..hierarchy import Hierarchy
+from ..mechanisms.difficulty import draw_for
 from ..scenario.schema import Scenario
 from ..streams import stream
 
@@ -80,6 +83,7 @@ class CaseSource:
         hpu = scenario.hours_per_unit
         self.handling_specs = [[(scenario.handling_dist(n, s), hpu) for s in scenario.severities] for n in names]
         self.triage_specs = [scenario.levels[n].triage for n in names]
+        self.difficulty = draw_for(scenario, seed, rep)  # None: independent outcome uniforms
         self.t = 0.0
 
     def blocks(self, horizon: float) -> Iterator[CaseBlock]:
@@ -117,6 +121,8 @@ class CaseSource:
                     hand[li, mask] = spec.inverse_cdf(u[mask], scale)
             if self.triage_specs[li] is not None:
                 tri[li] = self.triage_specs[li].inverse_cdf(u, self.scenario.hours_per_unit)
+        if self.difficulty is not None:
+            self.difficulty.apply(out, severity, category)
         return CaseBlock(
             times.tolist(), building.tolist(), severity.tolist(), category.tolist(),
             hand.T.tolist(), tri.T.tolist(), out.T.tolist(),

@@ -22,20 +22,26 @@ FAILED, CEILING, DEADLINE = "failed", "ceiling", "deadline"
 
 
 def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: int,
-                 hand: list[float], tri: list[float], out: list[float], start: int = 0) -> Iterator[simpy.Event]:
+                 hand: list[float], tri: list[float], out: list[float], start: int = 0,
+                 again: bool = False) -> Iterator[simpy.Event]:
     """SimPy process of one case arriving at bottom unit ``building`` at time ``t0`` (hours).
 
     ``start`` is the level it enters at (a reporting channel may skip the levels below).
     A level with ``sittings`` holds a handler again for each further sitting (days apart).
     Mechanisms hook in where a level has ``hooks`` (a pool or partner instead of its staff;
     a meeting, pool or partner after it fails) or a hand-over wait ``respond`` (closed loop).
+    A level with an outcome rule (``m.outcome_rules``) shortens handling and lowers the chance
+    to settle with the case's age and the queue it finds; a level's settlement may re-open
+    (``m.reopen``): the same case (``again``) then climbs on from the level it returns to.
     """
     env = m.env
     met = m.metrics
     counted = t0 >= m.warmup
-    if counted:
-        met.arrive(cid, t0, sev)
-    met.open_now += 1
+    if not again:
+        if counted:
+            met.arrive(cid, t0, sev)
+        met.open_now += 1
+    rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
     levels = m.levels
     trace = m.visits  # None unless case rows are recorded: then one row per level or mechanism visited
@@ -59,6 +65,11 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         res = lv.resources[m.ancestors[li][building]] if lv.per_unit else lv.resources[0]
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
+        rule = rules[li] if rules is not None else None
+        if rule is not None:
+            queued = len(res.queue)
+            if not above:
+                dur = rule.handling(dur, queued)
         req = res.request()
         if lv.respond is not None and not (yield from lv.respond(li, req, counted,
                                                                  lv.profile if lv.closed_hours else None)):
@@ -136,7 +147,14 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
                 continue
             yield env.timeout(follow)
-        if not above and out[li] < lv.settle[sev]:
+        if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env.now - t0, queued)):
+            if m.reopen is not None and not again and (back := m.reopen(li, counted)) is not None:
+                if trace is not None:
+                    m.trace_visit(cid, lv.name, arrive, now, now - granted, "reopened")
+                hours, to, fresh = back
+                yield env.timeout(hours)  # the agreement fails: the same case comes back
+                yield from case_process(m, cid, t0, building, sev, cat, hand, tri, fresh, to, again=True)
+                return
             if trace is not None:
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:

@@ -24,6 +24,7 @@ from .. import mechanisms
 from ..hierarchy import Hierarchy, build_hierarchy
 from ..mechanisms.base import Runtime, Settler
 from ..mechanisms.context import Context, MetricSink
+from ..mechanisms.outcomes import rules_by_level
 from ..metrics import Metrics
 from ..scenario.schema import Scenario
 from .arrivals import CaseSource
@@ -84,6 +85,9 @@ class Model:
                                severities=tuple(sevs), target_days=tuple(self.targets))
         self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks,
                                                                lambda env, n, p, **kw: make_resources(env, n, p, self.warmup, **kw))
+        self.outcome_rules = rules_by_level(hooks, len(self.levels))  # None: fixed settle shares
+        reopens = [h.reopen for h in hooks if h.reopen is not None]
+        self.reopen = reopens[0] if reopens else None
         self.report_back = sum(h.report_back_hours for h in hooks)  # hours from settlement to closing the loop
         entries = [h.entry for h in hooks if h.entry is not None]
         self.entry = entries[0] if entries else None

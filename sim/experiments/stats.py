@@ -61,7 +61,7 @@ def interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE, *
     sd = float(x.std(ddof=1))
     t = _t_quantile(confidence, n - 1)
     se = sd / math.sqrt(n)
-    if n < 3 or sd == 0.0:
+    if n < 3 or sd**3 == 0.0:  # no spread, or so little that its cube underflows
         lo, hi = mean - t * se, mean + t * se
     else:
         gamma = float(((x - mean) ** 3).mean()) / sd**3

@@ -17,10 +17,13 @@ from .closed_loop import CLOSED_LOOP
 from .collective import COLLECTIVE
 from .court_link import COURT_LINK
 from .detection import DETECTION
+from .difficulty import DIFFICULTY
 from .desks import PARTNERS, POOLS
 from .meetings import MEETINGS
 from .other_duties import OTHER_DUTIES
+from .outcomes import OUTCOMES
 from .prevention import PREVENTION
+from .reopening import REOPENING
 from .sittings import SITTINGS
 from .volunteers import VOLUNTEERS
 
@@ -28,9 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..scenario.schema import Scenario
 
 # Order matters: settlement slots, metric order and `sim describe` rows follow it.
-# The later six cost nothing when unused: no draws, no hooks, no metrics.
+# The later nine cost nothing when unused: no draws, no hooks, no metrics.
 REGISTRY: tuple[Mechanism, ...] = (MEETINGS, POOLS, PARTNERS, CHANNELS, VOLUNTEERS, CLOSED_LOOP,
-                                   PREVENTION, DETECTION, COLLECTIVE, COURT_LINK, OTHER_DUTIES, SITTINGS)
+                                   PREVENTION, DETECTION, COLLECTIVE, COURT_LINK, OTHER_DUTIES, SITTINGS,
+                                   DIFFICULTY, OUTCOMES, REOPENING)
 
 
 def used(scenario: "Scenario") -> list[Mechanism]:

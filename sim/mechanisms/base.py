@@ -63,7 +63,9 @@ class Hooks:
     cases) with ``blocks(horizon)``; ``exit`` routes a case leaving the top unsettled (court
     link: court, petition, abandoned) and may hand it to one of ``exit_settlers``, returning
     the settler that settled it or None. ``staff_work`` are streams of other duties that occupy a
-level's handlers; ``sittings`` spread a level's handling over several sittings.
+    level's handlers; ``sittings`` spread a level's handling over several sittings.
+    ``outcome_rules`` change a level's handling time and chance to settle with the days waited and
+    the queue (outcomes); ``reopen`` decides whether a level's settlement re-opens (reopening).
     """
 
     settlers: tuple[Settler, ...] = ()
@@ -78,6 +80,8 @@ level's handlers; ``sittings`` spread a level's handling over several sittings.
     exit_settlers: tuple[Settler, ...] = ()
     staff_work: tuple[Any, ...] = ()  # other duties: task streams (``level``, ``preempt``, ``busy``, ``process``)
     sittings: tuple[tuple[int, Any], ...] = ()  # (level index, its further sittings)
+    outcome_rules: tuple[tuple[int, Any], ...] = ()
+    reopen: Callable[[int, bool], Any] | None = None
 
 
 class Runtime(Protocol):

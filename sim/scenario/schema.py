@@ -48,6 +48,9 @@ from ..mechanisms.closed_loop import ClosedLoop
 from ..mechanisms.collective import Collective
 from ..mechanisms.court_link import CourtLink
 from ..mechanisms.detection import Detection
+from ..mechanisms.difficulty import Difficulty
+from ..mechanisms.outcomes import LevelOutcome
+from ..mechanisms.reopening import Reopening
 from ..mechanisms.prevention import Prevention
 from ..mechanisms.desks import Partner, Pool
 from ..mechanisms.meetings import Meeting
@@ -187,6 +190,9 @@ class Scenario(Strict):
     detection: Detection | None = Field(None, description="Disputes exist before anyone reports them; channels find them at stated rates.")
     collective: dict[str, Collective] = Field(default_factory=dict, description="Disputes involving many households, from their own arrival stream.")
     court_link: CourtLink | None = Field(None, description="Where cases leaving the top unsettled go (court, petition, abandoned), and a judge's studio.")
+    difficulty: Difficulty | None = Field(None, description="A latent difficulty per case that makes cases failing below harder above.")
+    outcomes: dict[str, LevelOutcome] = Field(default_factory=dict, description="Per level: settle chances that fall with the days waited or the queue found.")
+    reopening: Reopening | None = Field(None, description="Settled cases whose agreement fails re-open and climb on.")
     target_days: Union[Days, dict[str, Days], None] = Field(None, description="Service target: within_target_share counts cases settled within it; one number or per severity.")
     horizon_days: Days = Field(365.0, description="Simulated days per replication, warm-up included.")  # run-size limits: limits.run_size_problems
     warmup_days: NonNegativeDays = Field(0.0, description="Days at the start not counted in the statistics.")
