@@ -28,16 +28,7 @@ def t_interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE)
     """Mean and plain two-sided t confidence interval of the finite values: (mean, low, high, n).
 
     The textbook interval, kept as the reference that :func:`interval` improves on."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
-        return (math.nan, math.nan, math.nan, 0)
-    mean = float(x.mean())
-    if n == 1:
-        return (mean, math.nan, math.nan, 1)
-    half = _t_quantile(confidence, n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
-    return (mean, mean - half, mean + half, n)
+    return _interval(values, confidence, skew_corrected=False)
 
 
 def interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE, *, lower: float | None = None,
@@ -50,6 +41,11 @@ def interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE, *
     coverage, because the true mean lies within them. Fewer than three values, or no spread:
     the plain t interval (then clipped).
     """
+    return _interval(values, confidence, lower=lower, upper=upper)
+
+
+def _interval(values: np.ndarray | list[float], confidence: float, *, lower: float | None = None,
+              upper: float | None = None, skew_corrected: bool = True) -> tuple[float, float, float, int]:
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     n = x.size
@@ -61,7 +57,7 @@ def interval(values: np.ndarray | list[float], confidence: float = CONFIDENCE, *
     sd = float(x.std(ddof=1))
     t = _t_quantile(confidence, n - 1)
     se = sd / math.sqrt(n)
-    if n < 3 or sd**3 == 0.0:  # no spread, or so little that its cube underflows
+    if not skew_corrected or n < 3 or sd**3 == 0.0:  # no spread, or so little that its cube underflows
         lo, hi = mean - t * se, mean + t * se
     else:
         gamma = float(((x - mean) ** 3).mean()) / sd**3

@@ -203,27 +203,27 @@ def _row_batches(records: Any, rows_attr: str, files_key: str, columns: Any, wit
                 yield frame.assign(rep=r.rep) if with_rep else frame
 
 
-def write_cases(folder: Path, records: Any) -> int:
-    """Per-case tables (cases.parquet, cases.csv.gz) of records that hold rows or spooled part
-    files, streamed (see :func:`_row_batches`); returns the number of rows (0: no table written)."""
+def _stream_table(folder: Path, frames: Any, parquet: str, csv_gz: str | None = None) -> int:
+    """Write DataFrames one after another to ``parquet`` (and ``csv_gz``) inside ``folder``, never all
+    in memory; returns the number of rows (0: nothing written)."""
     import gzip
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..engine.model import CASE_COLUMNS
-
     writer = None
     csv = None
     rows = 0
     try:
-        for frame in _row_batches(records, "cases", "case_files", CASE_COLUMNS, with_rep=True):
+        for frame in frames:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(inside(folder, "cases.parquet"), table.schema)
-                csv = gzip.open(inside(folder, "cases.csv.gz"), "wt", encoding="utf-8", newline="")
+                writer = pq.ParquetWriter(inside(folder, parquet), table.schema)
+                if csv_gz is not None:
+                    csv = gzip.open(inside(folder, csv_gz), "wt", encoding="utf-8", newline="")
             writer.write_table(table.cast(writer.schema))
-            frame.to_csv(csv, index=False, header=rows == 0)
+            if csv is not None:
+                frame.to_csv(csv, index=False, header=rows == 0)
             rows += len(frame)
     finally:
         if writer is not None:
@@ -233,27 +233,22 @@ def write_cases(folder: Path, records: Any) -> int:
     return rows
 
 
+def write_cases(folder: Path, records: Any) -> int:
+    """Per-case tables (cases.parquet, cases.csv.gz) of records that hold rows or spooled part
+    files, streamed (see :func:`_row_batches`); returns the number of rows (0: no table written)."""
+    from ..engine.model import CASE_COLUMNS
+
+    return _stream_table(folder, _row_batches(records, "cases", "case_files", CASE_COLUMNS, with_rep=True),
+                         "cases.parquet", "cases.csv.gz")
+
+
 def write_visits(folder: Path, records: Any) -> int:
     """The visits table (visits.parquet: one row per level or mechanism a case visited, read by
     :func:`sim.trace.timeline`), streamed like the case table; returns the number of rows."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from ..engine.model import VISIT_COLUMNS
 
-    writer = None
-    rows = 0
-    try:
-        for frame in _row_batches(records, "visits", "visit_files", VISIT_COLUMNS, with_rep=False):
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(inside(folder, "visits.parquet"), table.schema)
-            writer.write_table(table.cast(writer.schema))
-            rows += len(frame)
-    finally:
-        if writer is not None:
-            writer.close()
-    return rows
+    return _stream_table(folder, _row_batches(records, "visits", "visit_files", VISIT_COLUMNS, with_rep=False),
+                         "visits.parquet")
 
 
 # --------------------------------------------------------------------------- sweep, staff, sensitivity
