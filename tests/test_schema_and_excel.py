@@ -17,7 +17,8 @@ from sim.cli import main
 from sim.cli.schema import schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted((ROOT / "scenarios" / "base").glob("*.yaml"))
+FILES = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted((ROOT / "scenarios" / "base").glob("*.yaml")) + sorted(
+    (ROOT / "scenarios" / "variants").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("partial,name", [(False, "scenario.schema.json"), (True, "scenario-part.schema.json")])
