@@ -9,9 +9,19 @@ and the waits for a handler count toward the level's deadline and the case's tar
 deadline passes, the case is escalated at that moment. ``follow_up_days`` still follows the
 last sitting.
 
-Continuity is modelled by the *same-unit rule*: every sitting of a case is held by a handler of
-the unit that took it (its own queue, or the level's shared queue), not necessarily the same
-person; a planner who needs the same person should read the results as a lower bound on waits.
+Who holds the later sittings (``continuity``):
+
+* ``unit`` (default) - any handler of the unit that took the case (its own queue, or the
+  level's shared queue): a later sitting takes the next free handler, like a new case;
+* ``person`` - the same member of staff who held the first sitting. The unit's k handlers are
+  k members (:mod:`sim.mechanisms.members`): a first sitting (and any other work: new cases,
+  other duties) takes the free member with the lowest number, in the unit's first-come-
+  first-served queue; a later sitting queues for its own member only, and gets that member when
+  it is first in the queue among the requests the member can serve. Colleagues who are free do
+  not step in, so waits between sittings are longer than under ``unit`` whenever a unit has
+  more than one handler; with one handler per unit both give the same results, bit for bit.
+  Needs a roster whose whole staff is on or off duty together, no volunteers joining the
+  level, and no other duties that disputes interrupt (members are not tracked through those).
 
 Only cases handled at the level have sittings (not those only triaged above its ceiling).
 Draws come from the level's own streams ``sittings.<level>.count``, ``.gap`` and ``.length``.
@@ -19,7 +29,9 @@ Draws come from the level's own streams ``sittings.<level>.count``, ``.gap`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Literal
+
+from pydantic import Field
 
 from ..scenario.fields import Distribution, Strict
 from .base import Hooks, Mechanism
@@ -36,6 +48,9 @@ class Sittings(Strict):
     count: Distribution  # sittings per case, rounded to a whole number, at least 1
     gap_days: Distribution  # days between the end of one sitting and the next
     length: dict[str, Distribution] | None = None  # later sittings, per severity ('default'); the level's handling if absent
+    continuity: Literal["unit", "person"] = Field(
+        "unit", description="Who holds the later sittings: any handler of the unit that took the case ('unit'), "
+        "or the same member of staff who held the first ('person').")
     description: str = ""
 
 
@@ -50,12 +65,35 @@ def problems(scenario: "Scenario") -> list[str]:
     for name, lv in scenario.levels.items():
         if lv.sittings is not None and lv.sittings.length is not None:
             check_per_severity(out, f"levels.{name}.sittings.length", lv.sittings.length, scenario.severities)
+        if lv.sittings is not None and lv.sittings.continuity == "person":
+            out.extend(_person_problems(scenario, name))
+    return out
+
+
+def _person_problems(scenario: "Scenario", name: str) -> list[str]:
+    """Continuity of the person follows members through plain staff resources only."""
+    from .. import rosters
+
+    lv = scenario.levels[name]
+    p = f"levels.{name}.sittings.continuity"
+    out = []
+    role = scenario.roles.get(lv.role)
+    if role is not None:
+        profile = rosters.weekly_profile(role)
+        if not (profile.constant or profile.on_off):
+            out.append(f"{p}: 'person' needs a roster of the role '{lv.role}' whose whole staff is on or off duty "
+                       "together (always, office, or shifts without a changing head-count)")
+        if role.other_duties is not None and role.other_duties.rule == "disputes_interrupt":
+            out.append(f"{p}: 'person' does not work with other duties that disputes interrupt "
+                       f"(roles.{lv.role}.other_duties.rule: disputes_interrupt); use disputes_wait")
+    if lv.volunteers:
+        out.append(f"{p}: 'person' does not work with volunteers joining the level ({', '.join(lv.volunteers)})")
     return out
 
 
 def describe(scenario: "Scenario") -> list["DescriptionRow"]:
     return [("sittings", name, name, f"{lv.sittings.count.describe()} sittings, {lv.sittings.gap_days.describe('days')} "
-             "apart, same unit") for name, lv in scenario.levels.items() if lv.sittings is not None]
+             f"apart, same {lv.sittings.continuity}") for name, lv in scenario.levels.items() if lv.sittings is not None]
 
 
 class LevelSittings:
@@ -68,6 +106,11 @@ class LevelSittings:
         sevs = ctx.severities
         lengths = ([spec.length.get(s, spec.length.get("default")) for s in sevs] if spec.length is not None else handling)
         self.lengths = ctx.durations(f"sittings.{name}.length", lengths, ctx.hours_per_unit)
+        if spec.continuity == "person":
+            from . import members
+
+            self._members = members
+            self.more = self._more_person  # type: ignore[method-assign]
 
     def more(self, res: Any, busy: Any, sev: int, deadline: float | None, profile: Any) -> Iterator[Any]:
         """The sittings after the first; returns False when the deadline passed on the way.
@@ -75,6 +118,15 @@ class LevelSittings:
         ``profile`` is the level's weekly profile when its office closes (a handler granted off
         duty waits for the next shift), else None.
         """
+        return self._sittings(res, busy, sev, deadline, profile, None)
+
+    def _more_person(self, res: Any, busy: Any, sev: int, deadline: float | None, profile: Any) -> Iterator[Any]:
+        """As :meth:`more`, every later sitting held by the member who held the first (called
+        right after the engine released the first sitting's request, so that member is known)."""
+        return self._sittings(res, busy, sev, deadline, profile, self._members.released_member(res))
+
+    def _sittings(self, res: Any, busy: Any, sev: int, deadline: float | None, profile: Any,
+                  member: int | None) -> Iterator[Any]:
         env = self.env
         extra = max(1, round(self.counts.next(0))) - 1
         for _ in range(extra):
@@ -83,7 +135,7 @@ class LevelSittings:
                 yield env.timeout(deadline - env.now)
                 return False
             yield env.timeout(gap)
-            req = res.request()
+            req = res.request() if member is None else self._members.member_request(res, member)
             if deadline is None:
                 yield req
             else:
