@@ -15,9 +15,11 @@ Who holds the later sittings (``continuity``):
   level's shared queue): a later sitting takes the next free handler, like a new case;
 * ``person`` - the same member of staff who held the first sitting. The unit's k handlers are
   k members (:mod:`sim.mechanisms.members`): a first sitting (and any other work: new cases,
-  other duties) takes the free member with the lowest number, in the unit's first-come-
+  other duties) takes the member who has been free longest, in the unit's first-come-
   first-served queue; a later sitting queues for its own member only, and gets that member when
-  it is first in the queue among the requests the member can serve. Colleagues who are free do
+  it is first in the queue among the requests the member can serve. The member of a case is
+  read right after the engine releases its first sitting (the engine calls ``more`` at once
+  after that release, with no event between). Colleagues who are free do
   not step in, so waits between sittings are longer than under ``unit`` whenever a unit has
   more than one handler; with one handler per unit both give the same results, bit for bit.
   Needs a roster whose whole staff is on or off duty together, no volunteers joining the
