@@ -21,7 +21,7 @@ split is reported as ``time_share.{disputes,other_duties,idle}.<role>``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Literal
 
 from pydantic import Field
 
@@ -83,7 +83,15 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
 
 
 class TaskStream:
-    """One level's other-duty tasks: arrivals, holding a handler, and the busy staff-hours."""
+    """One level's other-duty tasks: arrivals, holding a handler, and the busy staff-hours.
+
+    The stream is a chain of callbacks rather than SimPy processes (one task in hand costs
+    an event at its arrival and one at the end of each on-duty stretch it works): a task
+    arriving at a free handler with nobody queued takes the place directly (SimPy's request
+    would be granted by an event at the same instant, nothing else happening in between);
+    otherwise it queues with a plain request, first come first served with the disputes.
+    Under ``disputes_interrupt`` each task is a process that a dispute can interrupt.
+    """
 
     def __init__(self, ctx: "Context", level: int, label: str, duties: OtherDuties):
         self.ctx = ctx
@@ -97,10 +105,15 @@ class TaskStream:
         self.busy = ctx.busy_time()
 
     def process(self, resources: list[Any], profile: Any, staff: int) -> Iterator[Any]:
-        """Start every task of the level. ``staff``: members per resource. Under a roster whose
+        """Start the stream of the level's tasks (a generator for ``env.process``; the
+        arrivals then run as callbacks). ``staff``: members per resource. Under a roster whose
         whole staff is on or off duty the Poisson stream runs on on-duty time only; otherwise
         a stream at the peak rate is thinned to the on-duty head-count of the task's unit."""
-        from ..engine.simpy_patches import CaseProcess
+        self._start(resources, profile, staff)
+        yield from ()
+
+    def _start(self, resources: list[Any], profile: Any, staff: int) -> None:
+        from ..engine.simpy_patches import CaseProcess, RosteredResource
 
         env = self.ctx.env
         peak = max(profile.peak, 1)
@@ -111,16 +124,92 @@ class TaskStream:
         n = len(resources)
         mean_gap = 1.0 / (per_duty_hour * peak * n)
         gaps, unit, accept, durations = self.gaps, self.unit, self.accept, self.durations
-        on_time = profile.constant or profile.on_off
+        constant = profile.constant
+        on_time = constant or profile.on_off
+        skip_off = on_time and not constant  # arrivals on on-duty time only
+        closed = not constant
+        count_at, next_change, next_on_duty = profile.count_at, profile.next_change, profile.next_on_duty
+        rostered = isinstance(resources[0], RosteredResource)
+        busy = self.busy
         log = math.log
-        t = 0.0
-        while True:
-            gap = -mean_gap * log(1.0 - gaps.next())
-            t = _after_on_duty(profile, t, gap) if on_time and not profile.constant else t + gap
-            yield env.timeout(t - env.now)
+        timeout = env.timeout
+        preempt = self.preempt
+        state = [0.0]  # the arrival clock (kept apart from env.now, which rounds t - now + now)
+
+        at_time: dict[float, list[Callable[[], None]]] = {}  # shared events at the changes of shift
+
+        def at(delay: float, action: Callable[[], None]) -> None:
+            """Run ``action`` after ``delay``; actions falling due at the same instant (a change
+            of shift) share one event and run in the order they were set, as their own events
+            would (nothing else at that instant touches these tasks or their hours)."""
+            due = env.now + delay  # the time SimPy gives the timeout
+            actions = at_time.get(due)
+            if actions is None:
+                at_time[due] = actions = [action]
+                timeout(delay).callbacks.append(lambda _e: [act() for act in at_time.pop(due)])
+            else:
+                actions.append(action)
+
+        def run(res: Any, off: Any, req: Any, work: float) -> None:
+            """Work on from now (a handler held): wait for the next shift if nobody is on duty."""
+            now = env.now
+            if closed and (opens := next_on_duty(now)) > now:
+                at(opens - now, lambda: stretch(res, off, req, work))
+                return
+            stretch(res, off, req, work)
+
+        def stretch(res: Any, off: Any, req: Any, work: float) -> None:
+            """One on-duty stretch of a task (to its end or to the next change of shift)."""
+            start = env.now
+            busy.start(start)
+            if off is not None:
+                off.start(start)
+            if closed and (left := next_change(start) - start) < work:
+
+                def pause() -> None:
+                    now = env.now
+                    busy.end(now)
+                    if off is not None:
+                        off.end(now)
+                    run(res, off, req, work - left)
+
+                at(left, pause)
+                return
+
+            def done(_e: Any) -> None:
+                now = env.now
+                busy.end(now)
+                if off is not None:
+                    off.end(now)
+                res.release(req)
+
+            timeout(work).callbacks.append(done)
+
+        def arrive(_e: Any) -> None:
+            t = state[0]
             res = resources[min(int(unit.next() * n), n - 1)]
-            if on_time or accept.next() * peak < profile.count_at(t):
-                CaseProcess(env, self._task(res, profile, durations.next(0)))
+            if on_time or accept.next() * peak < count_at(t):
+                work = durations.next(0)
+                if preempt:
+                    CaseProcess(env, self._task(res, profile, work))
+                elif not res.put_queue and len(res.users) < (count_at(env.now) if rostered else res.capacity):
+                    token = _Held()  # the place a granted request would take, without its event
+                    res.users.append(token)
+                    run(res, res.off_duty, token, work)
+                else:
+                    req = res.request()
+                    off = res.off_duty
+                    req.callbacks.append(lambda _e: run(res, off, req, work))
+            schedule()
+
+        def schedule() -> None:
+            gap = -mean_gap * log(1.0 - gaps.next())
+            t = state[0]
+            t = _after_on_duty(profile, t, gap) if skip_off else t + gap
+            state[0] = t
+            timeout(t - env.now).callbacks.append(arrive)
+
+        schedule()
 
     def _task(self, res: Any, profile: Any, work: float) -> Iterator[Any]:
         """Hold a handler for ``work`` on-duty hours; a pre-empted task queues again. A task
@@ -160,6 +249,12 @@ class TaskStream:
                 continue
             res.release(req)
             return
+
+
+class _Held:
+    """A task's place among a resource's users, taken without a request event."""
+
+    __slots__ = ()
 
 
 def _after_on_duty(profile: Any, t: float, hours: float) -> float:
