@@ -21,9 +21,10 @@ split is reported as ``time_share.{disputes,other_duties,idle}.<role>``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..scenario.fields import Distribution, Strict
 from .base import Hooks, Mechanism
@@ -34,15 +35,43 @@ if TYPE_CHECKING:  # pragma: no cover
     from .context import Context, MetricSink
 
 RULES = ("disputes_wait", "disputes_interrupt")
+FACTOR_TOLERANCE = 0.01  # how far the factors' average may be from 1 (rounded published shapes)
+Factor = Annotated[float, Field(ge=0, le=1000)]
 
 
 class OtherDuties(Strict):
     """Non-dispute tasks of each member of a role."""
 
-    tasks_per_person_week: Annotated[float, Field(gt=0, le=1000)]
-    duration: Distribution  # hours a task holds one handler
-    rule: Literal["disputes_wait", "disputes_interrupt"] = "disputes_wait"
+    tasks_per_person_week: Annotated[float, Field(gt=0, le=1000)] = Field(
+        description="Tasks arriving for each member of the role in a week (while on duty).")
+    duration: Distribution = Field(description="Hours a task holds one handler (on-duty hours). Unit: hours.")
+    rule: Literal["disputes_wait", "disputes_interrupt"] = Field(
+        "disputes_wait", description="Who goes first: 'disputes_wait' (one first-come-first-served queue) or "
+        "'disputes_interrupt' (a dispute takes the next handler and pre-empts a task in hand).")
+    weekday_factors: Annotated[list[Factor], Field(min_length=7, max_length=7)] | None = Field(
+        None, description="Relative task rate on each weekday, Monday first (7 values averaging 1); the weekly "
+        "count stays tasks_per_person_week.")
+    hour_factors: Annotated[list[Factor], Field(min_length=24, max_length=24)] | None = Field(
+        None, description="Relative task rate in each hour of the day, 00:00-01:00 first (24 values averaging 1); "
+        "the weekly count stays tasks_per_person_week.")
     description: str = ""
+
+    @model_validator(mode="after")
+    def _factors_average_one(self) -> "OtherDuties":
+        for key, values in (("weekday_factors", self.weekday_factors), ("hour_factors", self.hour_factors)):
+            if values is not None and abs(math.fsum(values) / len(values) - 1.0) > FACTOR_TOLERANCE:
+                raise ValueError(f"{key}: the {len(values)} factors must average 1 (they shape when tasks arrive; "
+                                 f"tasks_per_person_week sets how many), they average {math.fsum(values) / len(values):.6g}")
+        return self
+
+    def hourly_factors(self) -> list[float] | None:
+        """The relative rate in each hour of the week (168 values, Monday 00:00 first), or
+        None when neither weekday nor hour factors are given (a homogeneous stream)."""
+        if self.weekday_factors is None and self.hour_factors is None:
+            return None
+        week = self.weekday_factors or [1.0] * 7
+        day = self.hour_factors or [1.0] * 24
+        return [w * h for w in week for h in day]
 
 
 def _levels_of(scenario: "Scenario", role: str) -> list[int]:
@@ -64,6 +93,12 @@ def problems(scenario: "Scenario") -> list[str]:
         p = f"roles.{name}.other_duties"
         if not _levels_of(scenario, name):
             out.append(f"{p}: no level is handled by the role '{name}'")
+        table = duties.hourly_factors()
+        if table is not None and _levels_of(scenario, name):
+            weights = duty_weights(rosters.weekly_profile(role))
+            if sum(weights) > 0 and not any(f > 0 and w > 0 for f, w in zip(table, weights)):
+                out.append(f"{p}: the weekday and hour factors are 0 in every hour the role is on duty, so no task "
+                           "could arrive; give some on-duty hour a positive factor")
         if duties.rule == "disputes_interrupt":
             profile = rosters.weekly_profile(role)
             if not (profile.constant or profile.on_off):
@@ -78,8 +113,90 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
         d = role.other_duties
         if d is not None:
             rows.append(("other_duties", name, ", ".join(lv for lv, spec in scenario.levels.items() if spec.role == name),
-                         f"{d.tasks_per_person_week:g} tasks a person a week, {d.duration.describe('hours')} each; {d.rule}"))
+                         f"{d.tasks_per_person_week:g} tasks a person a week{_shape(d)}, {d.duration.describe('hours')} each; {d.rule}"))
     return rows
+
+
+def _shape(d: OtherDuties) -> str:
+    parts = [w for w, v in (("weekday", d.weekday_factors), ("hour", d.hour_factors)) if v is not None]
+    return f" (rate by {' and '.join(parts)})" if parts else ""
+
+
+def duty_weights(profile: Any) -> list[float]:
+    """On-duty staff-hours of one unit in each hour of the week (168 values, Monday 00:00 first)."""
+    return [profile.on_duty_hours(float(i), float(i + 1)) for i in range(168)]
+
+
+@dataclass(frozen=True)
+class ArrivalPlan:
+    """How one level's task stream is drawn: candidate arrivals at ``1 / mean_gap`` an hour
+    (on on-duty time when ``skip_off``), each at a unit drawn uniformly, kept with probability
+    (count on duty x factor) / (peak x top factor); ``factors`` None: a homogeneous stream."""
+
+    mean_gap: float
+    units: int
+    profile: Any
+    on_time: bool  # the whole staff is on or off duty (or always on): no thinning by head-count
+    skip_off: bool  # candidates on on-duty time only (off-duty stretches skipped)
+    peak: int
+    factors: tuple[float, ...] | None = None  # relative rate per hour of the week, averaging 1 over on-duty staff-hours
+    top: float = 1.0  # the largest factor in an on-duty hour
+
+    def rate(self, t: float) -> float:
+        """Expected tasks an hour at time ``t``, all units together."""
+        cell = min(int(t - math.floor(t / 168.0) * 168.0), 167)
+        f = 1.0 if self.factors is None else self.factors[cell]
+        count = self.profile.count_at(t)
+        if self.on_time:
+            return f / (self.mean_gap * self.top) if count > 0 else 0.0
+        return count * f / (self.mean_gap * self.top * self.peak)
+
+
+def arrival_plan(duties: OtherDuties, profile: Any, staff: int, units: int) -> ArrivalPlan | None:
+    """The stream of a level with ``units`` resources of ``staff`` members each following
+    ``profile``: ``tasks_per_person_week`` for each member, spread over the on-duty hours in
+    proportion to the on-duty head-count times the hour's factor. None without on-duty hours."""
+    duty_week = profile.on_duty_hours(0.0, 168.0)  # on-duty staff-hours a week of one resource
+    if duty_week <= 0 or staff <= 0:
+        return None
+    peak = max(profile.peak, 1)
+    on_time = profile.constant or profile.on_off
+    per_duty_hour = duties.tasks_per_person_week * staff / duty_week  # tasks an on-duty staff-hour
+    table = duties.hourly_factors()
+    if table is None:
+        return ArrivalPlan(1.0 / (per_duty_hour * peak * units), units, profile, on_time,
+                           on_time and not profile.constant, peak)
+    weights = duty_weights(profile)
+    mean = math.fsum(f * w for f, w in zip(table, weights)) / math.fsum(weights)  # over on-duty staff-hours
+    if mean <= 0.0:
+        return None
+    factors = tuple(f / mean for f in table)
+    top = max(f for f, w in zip(factors, weights) if w > 0)
+    return ArrivalPlan(1.0 / (per_duty_hour * top * peak * units), units, profile, on_time,
+                       on_time and not profile.constant, peak, factors, top)
+
+
+def candidates(plan: ArrivalPlan, gaps: Any, unit: Any, accept: Any) -> Iterator[tuple[float, int, bool]]:
+    """Candidate arrivals (time, unit index, kept) from the three uniform streams, in order.
+
+    Each stream is read in the same order whatever is kept, so the disputes' and durations'
+    draws never depend on the thinning (common random numbers)."""
+    log, count_at, profile = math.log, plan.profile.count_at, plan.profile
+    mean_gap, n, peak, on_time, skip_off = plan.mean_gap, plan.units, plan.peak, plan.on_time, plan.skip_off
+    factors, top, floor = plan.factors, plan.top, math.floor
+    t = 0.0
+    while True:
+        gap = -mean_gap * log(1.0 - gaps.next())
+        t = _after_on_duty(profile, t, gap) if skip_off else t + gap
+        i = min(int(unit.next() * n), n - 1)
+        if factors is None:
+            yield t, i, on_time or accept.next() * peak < count_at(t)
+            continue
+        f = factors[min(int(t - floor(t / 168.0) * 168.0), 167)]
+        if on_time:
+            yield t, i, accept.next() * top < f
+        else:
+            yield t, i, accept.next() * top * peak < f * count_at(t)
 
 
 class TaskStream:
@@ -96,8 +213,8 @@ class TaskStream:
     def __init__(self, ctx: "Context", level: int, label: str, duties: OtherDuties):
         self.ctx = ctx
         self.level = level
+        self.duties = duties
         self.preempt = duties.rule == "disputes_interrupt"
-        self.weekly = duties.tasks_per_person_week
         self.gaps = ctx.uniforms(f"{label}.arrivals")
         self.accept = ctx.uniforms(f"{label}.accept")
         self.unit = ctx.uniforms(f"{label}.unit")
@@ -116,25 +233,19 @@ class TaskStream:
         from ..engine.simpy_patches import CaseProcess, RosteredResource
 
         env = self.ctx.env
-        peak = max(profile.peak, 1)
-        duty_week = profile.on_duty_hours(0.0, 168.0)  # on-duty staff-hours a week of one resource
-        if duty_week <= 0 or staff <= 0:
+        plan = arrival_plan(self.duties, profile, staff, len(resources))
+        if plan is None:
             return
-        per_duty_hour = self.weekly * staff / duty_week  # tasks an on-duty staff-hour
-        n = len(resources)
-        mean_gap = 1.0 / (per_duty_hour * peak * n)
-        gaps, unit, accept, durations = self.gaps, self.unit, self.accept, self.durations
-        constant = profile.constant
-        on_time = constant or profile.on_off
-        skip_off = on_time and not constant  # arrivals on on-duty time only
-        closed = not constant
+        stream = candidates(plan, self.gaps, self.unit, self.accept)
+        every = plan.factors is None  # a homogeneous stream keeps an event for every candidate, as it always had
+        durations = self.durations
+        closed = not profile.constant
         count_at, next_change, next_on_duty = profile.count_at, profile.next_change, profile.next_on_duty
         rostered = isinstance(resources[0], RosteredResource)
         busy = self.busy
-        log = math.log
         timeout = env.timeout
         preempt = self.preempt
-        state = [0.0]  # the arrival clock (kept apart from env.now, which rounds t - now + now)
+        state: list[Any] = [0, False]  # the next candidate's unit and whether it is kept
 
         at_time: dict[float, list[Callable[[], None]]] = {}  # shared events at the changes of shift
 
@@ -186,9 +297,9 @@ class TaskStream:
             timeout(work).callbacks.append(done)
 
         def arrive(_e: Any) -> None:
-            t = state[0]
-            res = resources[min(int(unit.next() * n), n - 1)]
-            if on_time or accept.next() * peak < count_at(t):
+            i, kept = state
+            if kept:
+                res = resources[i]
                 work = durations.next(0)
                 if preempt:
                     CaseProcess(env, self._task(res, profile, work))
@@ -203,10 +314,10 @@ class TaskStream:
             schedule()
 
         def schedule() -> None:
-            gap = -mean_gap * log(1.0 - gaps.next())
-            t = state[0]
-            t = _after_on_duty(profile, t, gap) if skip_off else t + gap
-            state[0] = t
+            for t, i, kept in stream:
+                if kept or every:
+                    break
+            state[0], state[1] = i, kept
             timeout(t - env.now).callbacks.append(arrive)
 
         schedule()
