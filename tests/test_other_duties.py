@@ -154,3 +154,47 @@ def test_bad_factors_are_reported_with_their_key(extra: dict[str, Any], message:
     with pytest.raises(ScenarioError, match=message) as err:
         scenario("office", 2, **extra)
     assert "roles.head.other_duties" in str(err.value)
+
+
+# --------------------------------------------------------------------------- priority by severity
+def blocked(rule: str, **extra: Any) -> dict[str, Any]:
+    """One handler, buried under tasks that each take 10,000 hours (the first arrives within an
+    hour or so, the rest queue behind it); micro and big disputes of 2 hours."""
+    data = tiny(roles__head={"staff_per_unit": 1})
+    data["levels"]["building"]["units"] = 1
+    data["arrivals"]["severity_mix"] = {"micro": 0.5, "small": 0.0, "big": 0.5, "major": 0.0}
+    data["roles"]["head"]["other_duties"] = duties(300.0, duration={"dist": "fixed", "value": 10000.0}, rule=rule, **extra)
+    return data
+
+
+def test_by_severity_big_disputes_interrupt_tasks_and_micro_ones_wait_behind_them():
+    rec = run(blocked("by_severity", interrupt_severities=["big"]))
+    rows = rec.cases
+    first_task = 3.0 / 24.0  # every dispute after 3 hours meets a task in hand and a queue of tasks
+    late = [r for r in rows if r[1] > first_task]
+    bigs = sorted((r for r in rows if r[3] == "big"), key=lambda r: r[1])
+    assert any(r[3] == "micro" for r in late) and len(bigs) > 10
+    assert all(r[6] == "open" for r in late if r[3] == "micro")  # behind the queue of tasks, first come first served
+    end = 0.0  # the big disputes pre-empt the task and queue only behind each other: 2 hours each
+    for r in bigs:
+        end = max(r[1] * 24.0, end) + 2.0
+        assert r[6] == "settled" and r[7] * 24.0 == pytest.approx(end, abs=1e-9)
+
+
+def test_by_severity_listing_every_severity_is_disputes_interrupt():
+    a = run(blocked("disputes_interrupt"))
+    b = run(blocked("by_severity", interrupt_severities=["micro", "small", "big", "major"]))
+    assert repr(a.metrics) == repr(b.metrics) and repr(a.cases) == repr(b.cases)
+
+
+def test_by_severity_needs_known_severities_and_an_on_off_roster():
+    with pytest.raises(ScenarioError, match="interrupt_severities: unknown severity 'huge'"):
+        validate_data(blocked("by_severity", interrupt_severities=["huge"]))
+    with pytest.raises(ScenarioError, match="interrupt_severities: rule by_severity needs"):
+        validate_data(blocked("by_severity"))
+    with pytest.raises(ScenarioError, match="only used with rule by_severity"):
+        validate_data(blocked("disputes_wait", interrupt_severities=["big"]))
+    data = blocked("by_severity", interrupt_severities=["big"])
+    data["roles"]["head"]["roster"] = SHIFTS
+    with pytest.raises(ScenarioError, match="rule: by_severity needs a roster"):
+        validate_data(data)

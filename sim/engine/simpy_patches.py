@@ -122,9 +122,30 @@ class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
 
 
+class TaskRequest(simpy.resources.resource.PriorityRequest):
+    """A task's request (other duties): priority 1, never pre-empting; the only holder a
+    dispute pre-empts."""
+
+    def __init__(self, resource: simpy.Resource):
+        super().__init__(resource, 1, False)
+
+
 class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     """A ``simpy.PreemptiveResource`` whose release costs no event when nobody waits (other
-    duties that a dispute pre-empts: disputes request at priority 0, tasks at 1 without pre-empting)."""
+    duties that a dispute pre-empts: disputes request at priority 0, or by severity 0 or 1
+    without pre-empting; tasks with a :class:`TaskRequest`). Only a task is pre-empted (stock:
+    any holder ranked below), the latest-ranked one as in stock SimPy."""
+
+    def _do_put(self, event: simpy.resources.resource.PriorityRequest) -> None:  # type: ignore[override]
+        if len(self.users) >= self.capacity and event.preempt:
+            tasks = [u for u in self.users if isinstance(u, TaskRequest)]
+            if tasks:
+                preempt = max(tasks, key=lambda e: e.key)
+                if preempt.key > event.key:
+                    self.users.remove(preempt)
+                    preempt.proc.interrupt(simpy.resources.resource.Preempted(  # type: ignore[union-attr]
+                        by=event.proc, usage_since=preempt.usage_since, resource=self))
+        return simpy.Resource._do_put(self, event)
 
 
 class RosteredResource(LeanPriorityResource):

@@ -3,13 +3,20 @@ same people who handle disputes (inspections, registration, data collection, cam
 
 Tasks arrive as a Poisson stream while staff are on duty, ``tasks_per_person_week`` for each
 member of the role, so a unit's tasks follow its on-duty head-count (thinning of one stream at
-the peak rate). Each task takes a handler of the level that uses the role (the unit's own
-staff, or the shared queue) for a ``duration`` in hours. Who goes first:
+the peak rate). Optional ``weekday_factors`` (7) and ``hour_factors`` (24), each averaging 1,
+make the rate in an hour of the week proportional to weekday factor x hour factor x head-count
+on duty (a non-homogeneous Poisson stream, by thinning), rescaled over the on-duty hours so that
+a member still gets ``tasks_per_person_week`` tasks a week. Each task takes a handler of the
+level that uses the role (the unit's own staff, or the shared queue) for a ``duration`` in
+hours. Who goes first:
 
 * ``disputes_wait`` - tasks and disputes share one first-come-first-served queue;
 * ``disputes_interrupt`` - a dispute takes the next free handler before any waiting task, and
   pre-empts a task in hand when every handler is busy; the task resumes later with the work
   it has left (preemptive-resume priority). Needs a roster whose whole staff is on or off duty.
+* ``by_severity`` - disputes of ``interrupt_severities`` go first and pre-empt as under
+  ``disputes_interrupt``; disputes of the other severities share the first-come-first-served
+  queue with the tasks (and never pre-empt, nor are pre-empted). Same roster condition.
 
 A task stops when nobody of its unit is on duty any more and goes on at the next shift.
 
@@ -34,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import DescriptionRow
     from .context import Context, MetricSink
 
-RULES = ("disputes_wait", "disputes_interrupt")
+RULES = ("disputes_wait", "disputes_interrupt", "by_severity")
 FACTOR_TOLERANCE = 0.01  # how far the factors' average may be from 1 (rounded published shapes)
 Factor = Annotated[float, Field(ge=0, le=1000)]
 
@@ -45,9 +52,13 @@ class OtherDuties(Strict):
     tasks_per_person_week: Annotated[float, Field(gt=0, le=1000)] = Field(
         description="Tasks arriving for each member of the role in a week (while on duty).")
     duration: Distribution = Field(description="Hours a task holds one handler (on-duty hours). Unit: hours.")
-    rule: Literal["disputes_wait", "disputes_interrupt"] = Field(
-        "disputes_wait", description="Who goes first: 'disputes_wait' (one first-come-first-served queue) or "
-        "'disputes_interrupt' (a dispute takes the next handler and pre-empts a task in hand).")
+    rule: Literal["disputes_wait", "disputes_interrupt", "by_severity"] = Field(
+        "disputes_wait", description="Who goes first: 'disputes_wait' (one first-come-first-served queue), "
+        "'disputes_interrupt' (a dispute takes the next handler and pre-empts a task in hand) or 'by_severity' "
+        "(disputes of interrupt_severities do so, the others wait with the tasks).")
+    interrupt_severities: list[str] | None = Field(
+        None, description="With rule 'by_severity': the severities whose disputes pre-empt tasks; disputes of the "
+        "other severities share the first-come-first-served queue with the tasks.")
     weekday_factors: Annotated[list[Factor], Field(min_length=7, max_length=7)] | None = Field(
         None, description="Relative task rate on each weekday, Monday first (7 values averaging 1); the weekly "
         "count stays tasks_per_person_week.")
@@ -99,10 +110,20 @@ def problems(scenario: "Scenario") -> list[str]:
             if sum(weights) > 0 and not any(f > 0 and w > 0 for f, w in zip(table, weights)):
                 out.append(f"{p}: the weekday and hour factors are 0 in every hour the role is on duty, so no task "
                            "could arrive; give some on-duty hour a positive factor")
-        if duties.rule == "disputes_interrupt":
+        if duties.rule == "by_severity":
+            listed = duties.interrupt_severities or []
+            if not listed:
+                out.append(f"{p}.interrupt_severities: rule by_severity needs the severities whose disputes "
+                           f"interrupt tasks (some of {', '.join(scenario.severities)})")
+            for s in listed:
+                if s not in scenario.severities:
+                    out.append(f"{p}.interrupt_severities: unknown severity '{s}' (severities: {', '.join(scenario.severities)})")
+        elif duties.interrupt_severities is not None:
+            out.append(f"{p}.interrupt_severities: only used with rule by_severity (the rule is {duties.rule})")
+        if duties.rule != "disputes_wait":
             profile = rosters.weekly_profile(role)
             if not (profile.constant or profile.on_off):
-                out.append(f"{p}.rule: disputes_interrupt needs a roster whose whole staff is on or off duty "
+                out.append(f"{p}.rule: {duties.rule} needs a roster whose whole staff is on or off duty "
                            "together (always, office, or shifts without a changing head-count)")
     return out
 
@@ -113,8 +134,14 @@ def describe(scenario: "Scenario") -> list["DescriptionRow"]:
         d = role.other_duties
         if d is not None:
             rows.append(("other_duties", name, ", ".join(lv for lv, spec in scenario.levels.items() if spec.role == name),
-                         f"{d.tasks_per_person_week:g} tasks a person a week{_shape(d)}, {d.duration.describe('hours')} each; {d.rule}"))
+                         f"{d.tasks_per_person_week:g} tasks a person a week{_shape(d)}, {d.duration.describe('hours')} each; {_rule(d)}"))
     return rows
+
+
+def _rule(d: OtherDuties) -> str:
+    if d.rule == "by_severity":
+        return f"disputes of {', '.join(d.interrupt_severities or [])} interrupt, the others wait"
+    return d.rule
 
 
 def _shape(d: OtherDuties) -> str:
@@ -214,7 +241,12 @@ class TaskStream:
         self.ctx = ctx
         self.level = level
         self.duties = duties
-        self.preempt = duties.rule == "disputes_interrupt"
+        self.preempt = duties.rule != "disputes_wait"
+        # by severity: a dispute's request (priority, pre-empt) per severity; listed ones first and
+        # pre-empting, the others at the tasks' priority in arrival order (None: the default request)
+        listed = set(duties.interrupt_severities or ())
+        self.ranks = None if duties.rule != "by_severity" else tuple(
+            (0, True) if s in listed else (1, False) for s in ctx.severities)
         self.gaps = ctx.uniforms(f"{label}.arrivals")
         self.accept = ctx.uniforms(f"{label}.accept")
         self.unit = ctx.uniforms(f"{label}.unit")
@@ -328,10 +360,12 @@ class TaskStream:
         the same place (other duties make no overtime past the last shift of the day)."""
         import simpy
 
+        from ..engine.simpy_patches import TaskRequest
+
         env = self.ctx.env
         busy, off, closed = self.busy, res.off_duty, not profile.constant
         while True:
-            req = res.request(priority=1, preempt=False) if self.preempt else res.request()
+            req = TaskRequest(res)
             start = None
             try:
                 yield req

@@ -83,7 +83,8 @@ class LevelSittings:
                 yield env.timeout(deadline - env.now)
                 return False
             yield env.timeout(gap)
-            req = res.request()
+            ranks = getattr(res, "ranks", None)  # other duties by severity
+            req = res.request() if ranks is None else res.request(*ranks[sev])
             if deadline is None:
                 yield req
             else:
