@@ -278,6 +278,10 @@ class TaskStream:
         timeout = env.timeout
         preempt = self.preempt
         state: list[Any] = [0, False]  # the next candidate's unit and whether it is kept
+        # Overtime (work in hand beyond the staff on duty) needs the tasks' hours only when the
+        # head-count changes while a task runs on; under a roster whose whole staff is on or off
+        # duty a task holds a handler only while everyone is on duty, so it adds nothing to it
+        tracked = not plan.on_time
 
         at_time: dict[float, list[Callable[[], None]]] = {}  # shared events at the changes of shift
 
@@ -338,10 +342,10 @@ class TaskStream:
                 elif not res.put_queue and len(res.users) < (count_at(env.now) if rostered else res.capacity):
                     token = _Held()  # the place a granted request would take, without its event
                     res.users.append(token)
-                    run(res, res.off_duty, token, work)
+                    run(res, res.off_duty if tracked else None, token, work)
                 else:
                     req = res.request()
-                    off = res.off_duty
+                    off = res.off_duty if tracked else None
                     req.callbacks.append(lambda _e: run(res, off, req, work))
             schedule()
 
