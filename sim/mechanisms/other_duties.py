@@ -262,7 +262,7 @@ class TaskStream:
         yield from ()
 
     def _start(self, resources: list[Any], profile: Any, staff: int) -> None:
-        from ..engine.simpy_patches import CaseProcess, RosteredResource
+        from ..engine.simpy_patches import RosteredResource
 
         env = self.ctx.env
         plan = arrival_plan(self.duties, profile, staff, len(resources))
@@ -338,7 +338,7 @@ class TaskStream:
                 res = resources[i]
                 work = durations.next(0)
                 if preempt:
-                    CaseProcess(env, self._task(res, profile, work))
+                    _PreemptibleTask(env, res, profile, closed, busy, work).ask()
                 elif not res.put_queue and len(res.users) < (count_at(env.now) if rostered else res.capacity):
                     token = _Held()  # the place a granted request would take, without its event
                     res.users.append(token)
@@ -358,46 +358,90 @@ class TaskStream:
 
         schedule()
 
-    def _task(self, res: Any, profile: Any, work: float) -> Iterator[Any]:
-        """Hold a handler for ``work`` on-duty hours; a pre-empted task queues again. A task
-        stops when nobody of the unit is on duty any more and goes on at the next shift, in
-        the same place (other duties make no overtime past the last shift of the day)."""
-        import simpy
 
+class _PreemptibleTask:
+    """A task that a dispute may pre-empt (``disputes_interrupt``, ``by_severity``), as
+    callbacks with the events of a SimPy process: the grant of its request, the wait for the
+    next shift, each on-duty stretch, and an urgent event for each pre-emption (SimPy's
+    ``Interruption``), after which it asks again with the work it has left. It stands for its
+    process in its request (``proc``), which is what the resource pre-empts."""
+
+    __slots__ = ("env", "res", "profile", "closed", "busy", "work", "req", "start", "chunk", "target", "wake",
+                 "finished")
+
+    def __init__(self, env: Any, res: Any, profile: Any, closed: bool, busy: Any, work: float):
+        # pre-emption needs a roster whose whole staff is on or off duty: a task adds no overtime, so
+        # it leaves the resource's overtime tracker alone
+        self.env, self.res, self.profile, self.closed, self.busy = env, res, profile, closed, busy
+        self.work = work
+        self.start: float | None = None
+        self.chunk = 0.0
+        self.finished = False
+
+    def _wait(self, event: Any, wake: Callable[[Any], None]) -> None:
+        event.callbacks.append(wake)
+        self.target, self.wake = event, wake
+
+    def ask(self) -> None:
+        """Queue for a handler (a task's request, below every dispute that pre-empts)."""
         from ..engine.simpy_patches import TaskRequest
 
-        env = self.ctx.env
-        busy, off, closed = self.busy, res.off_duty, not profile.constant
-        while True:
-            req = TaskRequest(res)
-            start = None
-            try:
-                yield req
-                while True:
-                    if closed and (opens := profile.next_on_duty(env.now)) > env.now:
-                        yield env.timeout(opens - env.now)
-                    start = env.now
-                    chunk = min(work, profile.next_change(start) - start) if closed else work
-                    busy.start(start)
-                    if off is not None:
-                        off.start(start)
-                    yield env.timeout(chunk)
-                    busy.end(env.now)
-                    if off is not None:
-                        off.end(env.now)
-                    start = None
-                    if chunk >= work:
-                        break
-                    work -= chunk
-            except simpy.Interrupt:  # a dispute took the handler: queue again with the work left
-                if start is not None:
-                    work -= env.now - start
-                    busy.end(env.now)
-                    if off is not None:
-                        off.end(env.now)
-                continue
-            res.release(req)
+        res = self.res
+        if not res.put_queue and len(res.users) < res.capacity:  # granted now: the place without the grant's event
+            self.req = req = TaskRequest.__new__(TaskRequest)
+            now = self.env.now
+            req.env, req.resource, req.proc, req.callbacks, req._ok, req._value = self.env, res, self, None, True, None
+            req.priority, req.preempt, req.time, req.key, req.usage_since = 1, False, now, (1, now, True), now
+            res.users.append(req)
+            self._granted(None)
             return
+        self.req = req = TaskRequest(res)
+        req.proc = self
+        self._wait(req, self._granted)
+
+    def _granted(self, _e: Any) -> None:
+        env = self.env
+        if self.closed and (opens := self.profile.next_on_duty(env.now)) > env.now:
+            self._wait(env.timeout(opens - env.now), self._stretch)
+            return
+        self._stretch(None)
+
+    def _stretch(self, _e: Any) -> None:
+        env, work = self.env, self.work
+        self.start = start = env.now
+        self.chunk = min(work, self.profile.next_change(start) - start) if self.closed else work
+        self.busy.start(start)
+        self._wait(env.timeout(self.chunk), self._ended)
+
+    def _ended(self, _e: Any) -> None:
+        self.busy.end(self.env.now)
+        self.start = None
+        if self.chunk >= self.work:
+            self.finished = True
+            self.res.release(self.req)
+            return
+        self.work -= self.chunk
+        self._granted(None)
+
+    def interrupt(self, cause: Any = None) -> None:
+        """Pre-empted: handled by an urgent event now, as SimPy's ``Interruption``."""
+        import simpy
+
+        event = simpy.Event(self.env)
+        event._ok, event._value = True, None
+        event.callbacks = [self._preempted]
+        self.env.schedule(event, simpy.events.URGENT)
+
+    def _preempted(self, _e: Any) -> None:
+        if self.finished:
+            return
+        self.target.callbacks.remove(self.wake)
+        if self.start is not None:  # in a stretch: keep the work left
+            now = self.env.now
+            self.work -= now - self.start
+            self.busy.end(now)
+            self.start = None
+        self.ask()
 
 
 class _Held:
