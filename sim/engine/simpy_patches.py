@@ -15,6 +15,8 @@ What each patch changes (nothing else differs from stock SimPy):
   frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
   always an event, which then does nothing). With a queue the stock path is kept, so who
   gets a slot, and when, is unchanged. The release returns None then: never yield it.
+* :class:`LeanPreemptiveResource` - a dispute pre-empts only a :class:`TaskRequest` (a task
+  of other duties; stock: any holder ranked below it), the latest-ranked one as in stock SimPy.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
   granted only while fewer cases are in hand than staff on duty, and waiting requests are
   woken once at the next change of shift (stock equivalent: off-duty blocker requests at
