@@ -27,6 +27,7 @@ limit and ``backlog_growing`` flag catch what it misses.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,8 +124,98 @@ def on_duty_share(profile: "WeeklyProfile", hours: np.ndarray) -> np.ndarray:
 def _on_duty_work(dist: object, hpu: float, profile: "WeeklyProfile") -> float:
     """Expected on-duty hours of one handling time drawn from ``dist`` (in ``hpu`` hours a unit)."""
     u = (np.arange(QUANTILES) + 0.5) / QUANTILES
-    d = dist.inverse_cdf(u, hpu)  # type: ignore[attr-defined]
+    d = quantiles(dist, u, hpu)
     return float(np.mean(d * on_duty_share(profile, d)))
+
+
+GAMMA_SHAPE_MAX = 1e4  # larger shapes (tiny spreads) take SciPy's quantiles: the series below would be long
+
+
+def quantiles(dist: object, u: np.ndarray, hpu: float) -> np.ndarray:
+    """The distribution's quantiles at ``u`` (in ``hpu`` hours a unit), without importing SciPy
+    for the lognormal and gamma (SciPy's import cost more than the rest of ``sim validate``):
+    the normal quantile from :class:`statistics.NormalDist` and the gamma quantile by Newton's
+    method on the regularised incomplete gamma function; both agree with SciPy to about 1e-12."""
+    name = getattr(dist, "dist", None)
+    if name == "lognormal":
+        from statistics import NormalDist
+
+        mean, sd = dist.mean, dist.sd  # type: ignore[attr-defined]
+        s2 = math.log1p((sd / mean) ** 2)
+        mu = math.log(mean) - s2 / 2.0
+        z = np.array([NormalDist().inv_cdf(float(x)) for x in u])
+        return np.exp(mu + math.sqrt(s2) * z) * hpu
+    if name == "gamma":
+        mean, sd = dist.mean, dist.sd  # type: ignore[attr-defined]
+        shape = (mean / sd) ** 2
+        if shape <= GAMMA_SHAPE_MAX:
+            return np.array([gamma_quantile(shape, float(x)) for x in u]) * (sd**2 / mean) * hpu
+    return dist.inverse_cdf(u, hpu)  # type: ignore[attr-defined]
+
+
+def _gamma_p(a: float, x: float) -> float:
+    """The regularised lower incomplete gamma function P(a, x) (series below a + 1, else a
+    continued fraction for its complement; Numerical Recipes, 6.2)."""
+    if x <= 0.0:
+        return 0.0
+    front = math.exp(a * math.log(x) - x - math.lgamma(a))
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > abs(total) * 1e-17:
+            n += 1.0
+            term *= x / n
+            total += term
+        return total * front
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        h *= d * c
+        if abs(d * c - 1.0) < 1e-16:
+            break
+    return 1.0 - front * h
+
+
+def gamma_quantile(a: float, p: float) -> float:
+    """The p-quantile of the gamma distribution of shape ``a`` and scale 1: Newton's method in
+    log x, kept inside a bracket that bisection narrows (0 when it underflows)."""
+    if p <= 0.0:
+        return 0.0
+    t = (math.log(p) + math.lgamma(a + 1.0)) / a if a < 1.0 else math.log(a)  # the small-x limit, or the mean
+    if t < -745.0:  # P(a, x) ~ x^a / gamma(a + 1) for such x: below the smallest double
+        return 0.0
+    lo, hi = t - 1.0, t + 1.0
+    while _gamma_p(a, math.exp(lo)) > p:
+        if lo < -745.0:
+            return 0.0
+        lo -= 2.0 * (hi - lo)
+    while _gamma_p(a, math.exp(hi)) < p:
+        hi = min(hi + 2.0 * (hi - lo), 709.0)
+    t = min(max(t, lo), hi)
+    for _ in range(200):
+        x = math.exp(t)
+        f = _gamma_p(a, x) - p
+        if f > 0.0:
+            hi = t
+        else:
+            lo = t
+        slope = math.exp(a * t - x - math.lgamma(a))  # dP / d(log x)
+        nxt = t - f / slope if slope > 0.0 else 0.5 * (lo + hi)
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - t) <= 1e-15 * max(1.0, abs(t)):
+            return math.exp(nxt)
+        t = nxt
+    return math.exp(t)
 
 
 def mean_on_duty(scenario: Scenario, level: str) -> float:
@@ -238,7 +329,9 @@ def estimate(scenario: Scenario, hierarchy: Hierarchy | None = None) -> list[Lev
 def _other_duties_load(scenario: Scenario, role: str) -> float:
     """Staff-hours an hour of a unit's other duties (tasks a member a week x members x hours a
     task, over the week's hours); counted on duty: tasks arrive on duty and stop when
-    nobody is on duty."""
+    nobody is on duty. Weekday and hour factors only move tasks within the week (each member
+    keeps ``tasks_per_person_week``), so the weekly average is the same; the rule (who goes
+    first) does not change the load either."""
     spec = scenario.roles[role]
     duties = spec.other_duties
     if duties is None:

@@ -101,6 +101,8 @@ def test_one_handler_per_unit_person_is_unit_bit_for_bit():
     ({"roster": {"shifts": [{"days": ["mon"], "start": 8, "end": 12},
                             {"days": ["mon"], "start": 12, "end": 16, "staff": 1}]}}, "whole staff is on or off"),
     ({"other_duties": {"tasks_per_person_week": 5, "duration": fixed(1.0), "rule": "disputes_interrupt"}}, "interrupt"),
+    ({"other_duties": {"tasks_per_person_week": 5, "duration": fixed(1.0), "rule": "by_severity",
+                       "interrupt_severities": ["big"]}}, "by_severity"),
 ])
 def test_person_continuity_needs_plain_staff(change, message):
     data = with_sittings(tiny(roles__head={"staff_per_unit": 2, **change}), "person", fixed(2), fixed(1))

@@ -70,7 +70,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             queued = len(res.queue)
             if not above:
                 dur = rule.handling(dur, queued)
-        req = res.request()
+        req = res.request() if lv.ranks is None else res.request(*lv.ranks[sev])  # ranks: other duties by severity
         if lv.respond is not None and not (yield from lv.respond(li, req, counted,
                                                                  lv.profile if lv.closed_hours else None)):
             if trace is not None:

@@ -57,6 +57,7 @@ class LevelRuntime:
     follow_up: Durations | None = None  # hours after handling before the outcome, staff not occupied
     sittings: Any = None  # further sittings after the first handling (a LevelSittings), or None
     other_busy: Any = None  # staff-hours on other duties (a BusyTime) when the role has them, or None
+    ranks: Any = None  # other duties by severity: a dispute's (priority, preempt) request per severity, or None
 
 
 
@@ -97,6 +98,9 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
         if task is not None:
             staff = scenario.roles[lv.role].staff_per_unit * (1 if per_unit else n_units)
             level.other_busy = task.busy
+            level.ranks = task.ranks
+            for r in resources:  # further sittings ask for a handler at the same rank
+                r.ranks = task.ranks
             env.process(task.process(resources, profile, staff))
         levels.append(level)
     slot = len(levels)

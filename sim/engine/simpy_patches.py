@@ -15,6 +15,8 @@ What each patch changes (nothing else differs from stock SimPy):
   frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
   always an event, which then does nothing). With a queue the stock path is kept, so who
   gets a slot, and when, is unchanged. The release returns None then: never yield it.
+* :class:`LeanPreemptiveResource` - a dispute pre-empts only a :class:`TaskRequest` (a task
+  of other duties; stock: any holder ranked below it), the latest-ranked one as in stock SimPy.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
   granted only while fewer cases are in hand than staff on duty, and waiting requests are
   woken once at the next change of shift (stock equivalent: off-duty blocker requests at
@@ -122,9 +124,30 @@ class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
 
 
+class TaskRequest(simpy.resources.resource.PriorityRequest):
+    """A task's request (other duties): priority 1, never pre-empting; the only holder a
+    dispute pre-empts."""
+
+    def __init__(self, resource: simpy.Resource):
+        super().__init__(resource, 1, False)
+
+
 class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     """A ``simpy.PreemptiveResource`` whose release costs no event when nobody waits (other
-    duties that a dispute pre-empts: disputes request at priority 0, tasks at 1 without pre-empting)."""
+    duties that a dispute pre-empts: disputes request at priority 0, or by severity 0 or 1
+    without pre-empting; tasks with a :class:`TaskRequest`). Only a task is pre-empted (stock:
+    any holder ranked below), the latest-ranked one as in stock SimPy."""
+
+    def _do_put(self, event: simpy.resources.resource.PriorityRequest) -> None:  # type: ignore[override]
+        if len(self.users) >= self.capacity and event.preempt:
+            tasks = [u for u in self.users if isinstance(u, TaskRequest)]
+            if tasks:
+                preempt = max(tasks, key=lambda e: e.key)
+                if preempt.key > event.key:
+                    self.users.remove(preempt)
+                    preempt.proc.interrupt(simpy.resources.resource.Preempted(  # type: ignore[union-attr]
+                        by=event.proc, usage_since=preempt.usage_since, resource=self))
+        return simpy.Resource._do_put(self, event)
 
 
 class RosteredResource(LeanPriorityResource):

@@ -52,6 +52,7 @@ class MemberResource(LeanResource):
     Only made by :func:`name_members` from a LeanResource (constant or on/off roster, no pre-emption).
     """
 
+    grants_at_once = False  # every grant goes through _do_put, which names the member
     idle: list[int]  # the free members, free longest first
     last_released: int  # the member freed by the latest release
 
@@ -72,6 +73,10 @@ class MemberResource(LeanResource):
         event.usage_since = self._env.now
         event.succeed()
         return True
+
+    def claim(self) -> Request:
+        """A plain request: a free member is named in :meth:`_do_put`, never taken without it."""
+        return self.request()
 
     def release(self, request: Request):  # type: ignore[no-untyped-def,override]
         j = getattr(request, "member", None)

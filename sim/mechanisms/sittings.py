@@ -85,9 +85,9 @@ def _person_problems(scenario: "Scenario", name: str) -> list[str]:
         if not (profile.constant or profile.on_off):
             out.append(f"{p}: 'person' needs a roster of the role '{lv.role}' whose whole staff is on or off duty "
                        "together (always, office, or shifts without a changing head-count)")
-        if role.other_duties is not None and role.other_duties.rule == "disputes_interrupt":
+        if role.other_duties is not None and role.other_duties.rule != "disputes_wait":
             out.append(f"{p}: 'person' does not work with other duties that disputes interrupt "
-                       f"(roles.{lv.role}.other_duties.rule: disputes_interrupt); use disputes_wait")
+                       f"(roles.{lv.role}.other_duties.rule: {role.other_duties.rule}); use disputes_wait")
     if lv.volunteers:
         out.append(f"{p}: 'person' does not work with volunteers joining the level ({', '.join(lv.volunteers)})")
     return out
@@ -137,7 +137,11 @@ class LevelSittings:
                 yield env.timeout(deadline - env.now)
                 return False
             yield env.timeout(gap)
-            req = res.request() if member is None else self._members.member_request(res, member)
+            if member is not None:
+                req = self._members.member_request(res, member)
+            else:
+                ranks = getattr(res, "ranks", None)  # other duties by severity
+                req = res.request() if ranks is None else res.request(*ranks[sev])
             if deadline is None:
                 yield req
             else:
