@@ -21,6 +21,10 @@ def add(sub: Any) -> None:
     p.add_argument("scenario")
     p.add_argument("--grid", action="append", default=[], required=True, metavar="key.path=v1,v2,...",
                    help="a key path and its values (repeatable; values are YAML scalars)")
+    p.add_argument("--points-per-task", type=a.count, default=1,
+                   metavar="N", help="run N points in each task (default 1: one task per point with all its "
+                                     "replications); more helps only points of a fraction of a second on a Dask "
+                                     "cluster; results do not depend on it")
     a.add_retries(p)
     a.add_experiment(p)
     a.add_metric_filter(p)
@@ -43,7 +47,8 @@ def command(args: argparse.Namespace) -> int:
         with bar:
             table = sweep(args.scenario, grid, args.reps, args.seed, out, args.workers, horizon_days=args.horizon_days,
                           overrides=a.overrides(args),
-                          retries=args.retries, progress=advance, **a.executor(args))
+                          retries=args.retries, progress=advance, points_per_task=args.points_per_task,
+                          **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sweep: {exc}", file=sys.stderr)
         if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded

@@ -1,0 +1,93 @@
+"""The resumable point store of sweep and sensitivity folders: ``OUT/points/<hash>.parquet``.
+
+Each finished point is one Parquet file, written atomically the moment the point's last
+replication arrives (a killed sweep loses no finished point and leaves no half-written file):
+columns ``point`` (the hash), ``replication`` and one float column per metric, in the order the
+model reported them; the point's identity (overrides, hash, replications, seed, horizon, base
+scenario hash) is the file's ``sim.point`` metadata. ``pd.read_parquet(OUT / "points")`` reads
+every finished point of a sweep (one row per replication) while it still runs. Folders written
+before this format kept each point as ``<hash>.json``; those are still read, so they resume.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from .atomic import atomic_write_bytes
+
+POINTS_DIR = "points"
+SUFFIX = ".parquet"
+META_KEY = b"sim.point"
+ID_COLUMNS = ("point", "replication")
+
+
+def point_meta(overrides: Mapping[str, Any], hash_: str, *, reps: int, seed: int, horizon_days: float | None,
+               scenario_hash: str) -> dict[str, Any]:
+    """The identity of a point as stored (JSON round trip, so a fresh and a read-back point are equal)."""
+    text = json.dumps({"overrides": dict(overrides), "hash": hash_, "reps": reps, "seed": seed,
+                       "horizon_days": horizon_days, "scenario_hash": scenario_hash}, default=float)
+    return json.loads(text)
+
+
+def write_point(folder: str | Path, meta: Mapping[str, Any], replications: Mapping[str, list[float]]) -> Path:
+    """Write one finished point atomically to ``folder/<hash>.parquet``; returns the path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    clash = [m for m in replications if m in ID_COLUMNS]
+    if clash:
+        raise ValueError(f"metric names {clash} clash with the point store's own columns")
+    n = len(next(iter(replications.values()), []))
+    cols: dict[str, Any] = {"point": pa.array([meta["hash"]] * n, pa.string()),
+                            "replication": pa.array(range(n), pa.int64())}
+    cols.update({m: pa.array(v, pa.float64()) for m, v in replications.items()})
+    table = pa.table(cols).replace_schema_metadata({META_KEY: json.dumps(meta).encode("utf-8")})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    path = folder / f"{meta['hash']}{SUFFIX}"
+    atomic_write_bytes(path, buf.getvalue(), root=folder)  # refuses a path outside folder
+    return path
+
+
+def read_point(folder: str | Path, hash_: str) -> dict[str, Any] | None:
+    """A finished point (its identity plus ``replications``: metric -> values), or None when it is
+    absent or damaged (it is then run again). Reads the legacy ``<hash>.json`` too."""
+    folder = Path(folder)
+    f = folder / f"{hash_}{SUFFIX}"
+    if f.is_file():
+        try:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(f)
+            meta = json.loads((table.schema.metadata or {})[META_KEY])
+            reps = {name: table.column(name).to_pylist() for name in table.column_names if name not in ID_COLUMNS}
+            doc = {**meta, "replications": reps}
+        except Exception:  # a damaged file of any kind: run the point again
+            return None
+    else:
+        try:
+            doc = json.loads((folder / f"{hash_}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+    ok = isinstance(doc, dict) and doc.get("hash") == hash_ and isinstance(doc.get("replications"), dict)
+    return doc if ok else None
+
+
+def finished_points(folder: str | Path) -> int:
+    """How many finished point files ``folder`` holds (either format)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    return sum(1 for f in folder.iterdir() if f.suffix in (SUFFIX, ".json") and not f.name.startswith("."))
+
+
+def remove_stale(folder: str | Path) -> None:
+    """Remove temporary files a process killed while writing left behind (never a finished point)."""
+    folder = Path(folder)
+    if folder.is_dir():
+        for stale in folder.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
