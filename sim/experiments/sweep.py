@@ -103,22 +103,29 @@ class PointJob:
     run_rep: Callable[[Task], dict[str, float]]
 
 
-def _run_points(jobs: Sequence[PointJob]) -> list[list[dict[str, float]]]:
-    """The task of a sweep: each point's replications in order (module-level: picklable). The
-    point's hierarchy is built once and shared by its replications, as ``sim.run`` does."""
+def _run_points(jobs: Sequence[PointJob]) -> list[dict[str, Any]]:
+    """The task of a sweep (module-level: picklable): for each point, its replications in order
+    (``replications``: metric -> values) and its summary rows (``summary``: column -> values),
+    summarised here so the driver does no per-point arithmetic. The point's hierarchy is built
+    once and shared by its replications, as ``sim.run`` does."""
     from ..hierarchy import build_hierarchy
 
     out = []
     for job in jobs:
         scenario = _validated(job.data, job.file, job.overrides)
         hierarchy = build_hierarchy(scenario, job.file)
-        out.append([job.run_rep(Task(scenario, job.seed, rep, job.horizon_days, hierarchy=hierarchy))
-                    for rep in range(job.reps)])
+        per_rep = [job.run_rep(Task(scenario, job.seed, rep, job.horizon_days, hierarchy=hierarchy))
+                   for rep in range(job.reps)]
+        replications = {m: [float(rec.get(m, float("nan"))) for rec in per_rep] for m in per_rep[0]}
+        table = summarise(pd.DataFrame(replications))
+        out.append({"replications": replications, "summary": {c: table[c].tolist() for c in TABLE_COLUMNS}})
     return out
 
 
 def point_summary(doc: Mapping[str, Any]) -> pd.DataFrame:
-    """metric, mean, ci_low, ci_high, n of a point document."""
+    """metric, mean, ci_low, ci_high, n of a point document (its stored summary when it has one)."""
+    if isinstance(doc.get("summary"), Mapping):
+        return pd.DataFrame({c: doc["summary"][c] for c in TABLE_COLUMNS}, columns=TABLE_COLUMNS)
     return summarise(pd.DataFrame(doc["replications"]))
 
 
@@ -184,15 +191,13 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
     jobs = [tuple(PointJob(base.data, base.file, dict(points[i]), seed, reps, horizon_days, _point_task) for i in g)
             for g in groups]
 
-    def finished(k: int, results: list[list[dict[str, float]]]) -> None:
-        for i, per_rep in zip(groups[k], results):
-            names = list(per_rep[0])
+    def finished(k: int, results: list[dict[str, Any]]) -> None:
+        for i, result in zip(groups[k], results):
             meta = point_meta(points[i], hashes[i], reps=reps, seed=seed, horizon_days=horizon_days,
                               scenario_hash=base.hash)
-            replications = {m: [float(rec.get(m, float("nan"))) for rec in per_rep] for m in names}
             if cache is not None:
-                write_point(cache, meta, replications)
-            accept(i, {**meta, "replications": replications})
+                write_point(cache, meta, result["replications"], result["summary"])
+            accept(i, {**meta, **result})
 
     outcome = ex.map(_run_points, jobs, on_result=finished, keep_results=False)
     failures: dict[int, tuple[dict, str]] = {}
@@ -204,18 +209,56 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
 
 def tidy_table(keys: Sequence[str], docs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per point and metric: the varied key paths, then metric, mean, ci_low, ci_high, n."""
-    frames = [_keyed_summary(keys, doc) for doc in docs]
-    if not frames:
-        return pd.DataFrame(columns=[*keys, *TABLE_COLUMNS])
-    return pd.concat(frames, ignore_index=True)
+    rows = _Rows(keys, len(docs))
+    for i, doc in enumerate(docs):
+        rows.add(i, doc)
+    return rows.table()
 
 
-def _keyed_summary(keys: Sequence[str], doc: Mapping[str, Any]) -> pd.DataFrame:
-    """A point's summary rows with its varied key paths in front."""
-    s = point_summary(doc)
-    for j, k in enumerate(keys):
-        s.insert(j, k, [doc["overrides"][k]] * len(s))
-    return s
+def _summary_of(doc: Mapping[str, Any]) -> Mapping[str, list[Any]]:
+    """A point's summary columns (computed here only for a point stored without one)."""
+    if isinstance(doc.get("summary"), Mapping):
+        return doc["summary"]
+    return point_summary(doc).to_dict("list")
+
+
+class _Rows:
+    """The sweep table's rows, kept compactly point by point (key values, metric names shared
+    between points, numbers in arrays: about 2 kB a point) and made into one DataFrame at the end."""
+
+    def __init__(self, keys: Sequence[str], n_points: int):
+        self.keys = list(keys)
+        self.points: list[tuple[tuple, tuple[str, ...], Any, Any] | None] = [None] * n_points
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def add(self, i: int, doc: Mapping[str, Any]) -> None:
+        """Point ``i`` (its place in the grid) from its document."""
+        import numpy as np
+
+        summary = _summary_of(doc)
+        names = tuple(summary["metric"])
+        names = self._names.setdefault(names, names)
+        numbers = np.array([summary["mean"], summary["ci_low"], summary["ci_high"]], dtype=float).reshape(3, len(names)).T
+        self.points[i] = (tuple(doc["overrides"][k] for k in self.keys), names, numbers,
+                          np.array(summary["n"], dtype=np.int64))
+
+    def table(self) -> pd.DataFrame:
+        """The DataFrame in grid order, with the dtypes the per-point tables would have when concatenated."""
+        import numpy as np
+
+        points = [p for p in self.points if p is not None]
+        if not points:
+            return pd.DataFrame(columns=[*self.keys, *TABLE_COLUMNS])
+        data: dict[str, Any] = {}
+        for j, k in enumerate(self.keys):
+            dtype = pd.concat([pd.Series([p[0][j]]) for p in points], ignore_index=True).dtype
+            data[k] = pd.Series([p[0][j] for p in points for _ in p[1]], dtype=dtype)
+        data["metric"] = pd.Series([m for p in points for m in p[1]])
+        numbers = np.concatenate([p[2] for p in points])
+        for c, col in enumerate(("mean", "ci_low", "ci_high")):
+            data[col] = numbers[:, c]
+        data["n"] = np.concatenate([p[3] for p in points])
+        return pd.DataFrame(data, columns=[*self.keys, *TABLE_COLUMNS])
 
 
 # --------------------------------------------------------------------------- the public function
@@ -239,21 +282,15 @@ def sweep(scenario_or_path: Scenario | str | Path, grid: Mapping[str, Sequence[A
     points = grid_points(grid)
     keys = list(grid)
     outdir = Path(out) if out is not None else None
-    summaries: list[pd.DataFrame | None] = [None] * len(points)
-
-    def keep_summary(i: int, doc: Mapping[str, Any]) -> None:
-        summaries[i] = _keyed_summary(keys, doc)
-
+    rows = _Rows(keys, len(points))  # only the summary rows of each point are kept
     with executor_session(executor, workers, scheduler, retries) as ex:
         _, failures = evaluate_points(base, points, reps, seed, horizon_days, ex, cache_dir=outdir, progress=progress,
-                                      on_point=keep_summary, keep=False, points_per_task=points_per_task)
+                                      on_point=rows.add, keep=False, points_per_task=points_per_task)
     if failures:
         if outdir is not None:
             write_failures(outdir, [{"point": p, "reason": why} for _, (p, why) in sorted(failures.items())])
         raise PointsFailed(failures)
-    frames = [s for s in summaries if s is not None]
-    table = (pd.concat(frames, ignore_index=True) if frames
-             else pd.DataFrame(columns=[*keys, *TABLE_COLUMNS]))
+    table = rows.table()
     if outdir is not None:
         hashes = [point_hash(p, reps, seed, horizon_days, base.hash) for p in points]
         listed = [{"overrides": point_meta(p, h, reps=reps, seed=seed, horizon_days=horizon_days,

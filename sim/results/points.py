@@ -4,7 +4,8 @@ Each finished point is one Parquet file, written atomically the moment the point
 replication arrives (a killed sweep loses no finished point and leaves no half-written file):
 columns ``point`` (the hash), ``replication`` and one float column per metric, in the order the
 model reported them; the point's identity (overrides, hash, replications, seed, horizon, base
-scenario hash) is the file's ``sim.point`` metadata. ``pd.read_parquet(OUT / "points")`` reads
+scenario hash) is the file's ``sim.point`` metadata, and its summary rows (metric, mean, ci_low,
+ci_high, n; computed by the worker) are ``sim.summary``, so a resumed sweep does no arithmetic. ``pd.read_parquet(OUT / "points")`` reads
 every finished point of a sweep (one row per replication) while it still runs. Folders written
 before this format kept each point as ``<hash>.json``; those are still read, so they resume.
 """
@@ -21,6 +22,7 @@ from .atomic import atomic_write_bytes
 POINTS_DIR = "points"
 SUFFIX = ".parquet"
 META_KEY = b"sim.point"
+SUMMARY_KEY = b"sim.summary"
 ID_COLUMNS = ("point", "replication")
 
 
@@ -32,7 +34,8 @@ def point_meta(overrides: Mapping[str, Any], hash_: str, *, reps: int, seed: int
     return json.loads(text)
 
 
-def write_point(folder: str | Path, meta: Mapping[str, Any], replications: Mapping[str, list[float]]) -> Path:
+def write_point(folder: str | Path, meta: Mapping[str, Any], replications: Mapping[str, list[float]],
+                summary: Mapping[str, list[Any]] | None = None) -> Path:
     """Write one finished point atomically to ``folder/<hash>.parquet``; returns the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -45,7 +48,10 @@ def write_point(folder: str | Path, meta: Mapping[str, Any], replications: Mappi
     cols: dict[str, Any] = {"point": pa.array([meta["hash"]] * n, pa.string()),
                             "replication": pa.array(range(n), pa.int64())}
     cols.update({m: pa.array(v, pa.float64()) for m, v in replications.items()})
-    table = pa.table(cols).replace_schema_metadata({META_KEY: json.dumps(meta).encode("utf-8")})
+    metadata = {META_KEY: json.dumps(meta).encode("utf-8")}
+    if summary is not None:
+        metadata[SUMMARY_KEY] = json.dumps(dict(summary)).encode("utf-8")  # floats round-trip exactly (NaN too)
+    table = pa.table(cols).replace_schema_metadata(metadata)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     path = folder / f"{meta['hash']}{SUFFIX}"
@@ -63,9 +69,12 @@ def read_point(folder: str | Path, hash_: str) -> dict[str, Any] | None:
             import pyarrow.parquet as pq
 
             table = pq.read_table(f)
-            meta = json.loads((table.schema.metadata or {})[META_KEY])
+            stored = table.schema.metadata or {}
+            meta = json.loads(stored[META_KEY])
             reps = {name: table.column(name).to_pylist() for name in table.column_names if name not in ID_COLUMNS}
             doc = {**meta, "replications": reps}
+            if SUMMARY_KEY in stored:
+                doc["summary"] = json.loads(stored[SUMMARY_KEY])
         except Exception:  # a damaged file of any kind: run the point again
             return None
     else:
