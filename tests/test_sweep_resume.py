@@ -132,7 +132,7 @@ def test_sweep_killed_hard_resumes_to_the_same_table(tmp_path: Path) -> None:
     done = len(list((out / "points").glob("*.parquet")))
     assert 1 <= done < 8 and not (out / "sweep.csv").exists()
     for f in (out / "points").glob("*.parquet"):
-        assert pd.read_parquet(f)["replication"].tolist() == [0, 1]  # every point file is whole
+        assert sorted(set(pd.read_parquet(f)["replication"])) == [0, 1]  # every point file is whole
     counter = Counting()
     import sim.experiments.sweep as mod
 

@@ -49,17 +49,20 @@ def test_a_point_equals_a_run_of_its_scenario(serial: pd.DataFrame) -> None:
 def test_point_files_are_a_parquet_dataset_of_replications(serial: pd.DataFrame, tmp_path: Path) -> None:
     sweep(LADDER, GRID, REPS, SEED, horizon_days=HORIZON, out=tmp_path)
     reps = pd.read_parquet(tmp_path / "points")
-    assert len(reps) == 6 * REPS and list(reps.columns[:2]) == ["point", "replication"]
+    metrics = serial.groupby(list(GRID)).size()
+    assert list(reps.columns) == ["point", "replication", "metric", "value"]
+    assert len(reps) == REPS * int(metrics.sum()) and reps["point"].nunique() == 6
     assert sorted(reps["replication"].unique()) == list(range(REPS))
     # the mean of a point's replications is the table's mean for that point and metric
     base = resolve_base(LADDER)
     h = point_hash(grid_points(GRID)[0], REPS, SEED, HORIZON, base.hash)
-    mine = reps[reps["point"] == h]
+    mine = reps[(reps["point"] == h) & (reps["metric"] == "settled_share.building")]["value"]
     row = serial[(serial["roles.grid_staff.staff_per_unit"] == 1) & (serial["levels.grid.settle"] == 0.5)
                  & (serial["metric"] == "settled_share.building")]
-    assert mine["settled_share.building"].mean() == pytest.approx(float(row["mean"].iloc[0]), rel=1e-12)
+    assert len(mine) == REPS and mine.mean() == pytest.approx(float(row["mean"].iloc[0]), rel=1e-12)
     doc = read_point(tmp_path / "points", h)
     assert doc["overrides"] == grid_points(GRID)[0] and doc["reps"] == REPS and doc["seed"] == SEED
+    assert doc["replications"]["settled_share.building"] == mine.tolist()
 
 
 def test_points_of_the_previous_json_format_are_read_back(serial: pd.DataFrame, tmp_path: Path,

@@ -1,13 +1,17 @@
 """The resumable point store of sweep and sensitivity folders: ``OUT/points/<hash>.parquet``.
 
 Each finished point is one Parquet file, written atomically the moment the point's last
-replication arrives (a killed sweep loses no finished point and leaves no half-written file):
-columns ``point`` (the hash), ``replication`` and one float column per metric, in the order the
-model reported them; the point's identity (overrides, hash, replications, seed, horizon, base
-scenario hash) is the file's ``sim.point`` metadata, and its summary rows (metric, mean, ci_low,
-ci_high, n; computed by the worker) are ``sim.summary``, so a resumed sweep does no arithmetic. ``pd.read_parquet(OUT / "points")`` reads
-every finished point of a sweep (one row per replication) while it still runs. Folders written
-before this format kept each point as ``<hash>.json``; those are still read, so they resume.
+replication arrives (a killed sweep loses no finished point and leaves no half-written file),
+in long form: columns ``point`` (the hash), ``replication``, ``metric`` and ``value``, one row
+per replication and metric in the order the model reported them. Every file has the same
+columns whatever metrics its point produced, so ``pd.read_parquet(OUT / "points")`` reads every
+finished point of a sweep as one table while the sweep still runs (pivot ``metric`` for one
+column per metric); long form is also what keeps the write cheap (about 1 ms a point, against
+4-11 ms for one column per metric). The point's identity (overrides, hash, replications, seed,
+horizon, base scenario hash) is the file's ``sim.point`` metadata, and its summary rows (metric,
+mean, ci_low, ci_high, n; computed by the worker) are ``sim.summary``, so a resumed sweep does no
+arithmetic. Folders written before this format kept each point as ``<hash>.json``; those are
+still read, so they resume.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ POINTS_DIR = "points"
 SUFFIX = ".parquet"
 META_KEY = b"sim.point"
 SUMMARY_KEY = b"sim.summary"
-ID_COLUMNS = ("point", "replication")
+COLUMNS = ("point", "replication", "metric", "value")
 
 
 def point_meta(overrides: Mapping[str, Any], hash_: str, *, reps: int, seed: int, horizon_days: float | None,
@@ -41,17 +45,17 @@ def write_point(folder: str | Path, meta: Mapping[str, Any], replications: Mappi
     import pyarrow.parquet as pq
 
     folder = Path(folder)
-    clash = [m for m in replications if m in ID_COLUMNS]
-    if clash:
-        raise ValueError(f"metric names {clash} clash with the point store's own columns")
-    n = len(next(iter(replications.values()), []))
-    cols: dict[str, Any] = {"point": pa.array([meta["hash"]] * n, pa.string()),
-                            "replication": pa.array(range(n), pa.int64())}
-    cols.update({m: pa.array(v, pa.float64()) for m, v in replications.items()})
+    names = list(replications)
+    n = len(replications[names[0]]) if names else 0
+    values = [float(v) for r in range(n) for v in (replications[m][r] for m in names)]
+    table = pa.table({"point": pa.array([meta["hash"]] * len(values), pa.string()),
+                      "replication": pa.array([r for r in range(n) for _ in names], pa.int64()),
+                      "metric": pa.array(names * n, pa.string()),
+                      "value": pa.array(values, pa.float64())})
     metadata = {META_KEY: json.dumps(meta).encode("utf-8")}
     if summary is not None:
         metadata[SUMMARY_KEY] = json.dumps(dict(summary)).encode("utf-8")  # floats round-trip exactly (NaN too)
-    table = pa.table(cols).replace_schema_metadata(metadata)
+    table = table.replace_schema_metadata(metadata)
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     path = folder / f"{meta['hash']}{SUFFIX}"
@@ -71,7 +75,9 @@ def read_point(folder: str | Path, hash_: str) -> dict[str, Any] | None:
             table = pq.read_table(f)
             stored = table.schema.metadata or {}
             meta = json.loads(stored[META_KEY])
-            reps = {name: table.column(name).to_pylist() for name in table.column_names if name not in ID_COLUMNS}
+            reps: dict[str, list[float]] = {}
+            for metric, value in zip(table.column("metric").to_pylist(), table.column("value").to_pylist()):
+                reps.setdefault(metric, []).append(value)  # rows are by replication, then metric
             doc = {**meta, "replications": reps}
             if SUMMARY_KEY in stored:
                 doc["summary"] = json.loads(stored[SUMMARY_KEY])
