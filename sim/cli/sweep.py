@@ -24,10 +24,9 @@ def add(sub: Any) -> None:
     p.add_argument("scenario")
     p.add_argument("--grid", action="append", default=[], required=True, metavar="key.path=v1,v2,...",
                    help="a key path and its values (repeatable; values are YAML scalars)")
-    p.add_argument("--points-per-task", type=a.count, default=1,
-                   metavar="N", help="run N points in each task (default 1: one task per point with all its "
-                                     "replications); more helps only points of a fraction of a second on a Dask "
-                                     "cluster; results do not depend on it")
+    p.add_argument("--points-per-task", type=a.count, default=None, metavar="N",
+                   help="points run in each task (default: 1 on this machine; on Dask up to 8, at least 8 tasks "
+                        "per worker); results do not depend on it")
     a.add_retries(p)
     a.add_experiment(p)
     a.add_metric_filter(p)

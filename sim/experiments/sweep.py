@@ -5,8 +5,8 @@ data with :func:`sim.scenario.apply_overrides` and validated again. Every point 
 same seed and replication numbers (common random numbers across points).
 
 Work: one task per point (its replications run one after another in one worker, sharing the
-point's hierarchy), or ``points_per_task`` points per task for points so short that a Dask
-cluster's per-task overhead would dominate. A task carries the base scenario data and the
+point's hierarchy), or ``points_per_task`` points per task (on Dask by default up to 8, so that
+the cluster's cost per task is spread over several points). A task carries the base scenario data and the
 point's overrides, not a validated scenario, and is validated on the worker; the driver checks
 every point up front (so a bad point is reported before anything runs) but keeps none of them.
 Replication ``r`` of a point has the same random streams whatever the grouping, executor and
@@ -103,6 +103,17 @@ class PointJob:
     run_rep: Callable[[Task], dict[str, float]]
 
 
+def auto_points_per_task(ex: Executor, n_points: int) -> int:
+    """Points in one task when not given: 1 on this machine (a local task costs about a
+    millisecond), and on Dask up to 8, keeping at least 8 tasks per worker slot, so that the
+    cluster's cost per task (scheduler, network) is spread over several points."""
+    from .executors import DaskExecutor
+
+    if not isinstance(ex, DaskExecutor):
+        return 1
+    return max(1, min(8, n_points // (8 * max(1, ex.workers))))
+
+
 def _run_points(jobs: Sequence[PointJob]) -> list[dict[str, Any]]:
     """The task of a sweep (module-level: picklable): for each point, its replications in order
     (``replications``: metric -> values) and its summary rows (``summary``: column -> values),
@@ -147,7 +158,7 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
                     ex: Executor, *, cache_dir: str | Path | None = None,
                     progress: Callable[[int], None] | None = None,
                     on_point: Callable[[int, dict[str, Any]], None] | None = None, keep: bool = True,
-                    points_per_task: int = 1) -> tuple[list[dict[str, Any] | None], dict[int, tuple[dict, str]]]:
+                    points_per_task: int | None = None) -> tuple[list[dict[str, Any] | None], dict[int, tuple[dict, str]]]:
     """Run (or read back) every point; returns the point documents in order and the failures.
 
     A point document holds its overrides, seed, replications and the per-replication metrics
@@ -186,7 +197,7 @@ def evaluate_points(base: Base, points: Sequence[Mapping[str, Any]], reps: int, 
             todo.append(i)
         else:
             accept(i, doc)
-    size = max(1, int(points_per_task))
+    size = max(1, int(points_per_task)) if points_per_task else auto_points_per_task(ex, len(todo))
     groups = [todo[j:j + size] for j in range(0, len(todo), size)]
     jobs = [tuple(PointJob(base.data, base.file, dict(points[i]), seed, reps, horizon_days, _point_task) for i in g)
             for g in groups]
@@ -266,14 +277,15 @@ def sweep(scenario_or_path: Scenario | str | Path, grid: Mapping[str, Sequence[A
           seed: int | None = None, out: str | Path | None = None, workers: int = 1, *,
           horizon_days: float | None = None, overrides: Mapping[str, Any] | Sequence[str] | None = None,
           executor: Executor | str | None = None, scheduler: Any = None, retries: int = DEFAULT_RETRIES,
-          progress: Callable[[int], None] | None = None, points_per_task: int = 1) -> pd.DataFrame:
+          progress: Callable[[int], None] | None = None, points_per_task: int | None = None) -> pd.DataFrame:
     """Run every point of ``grid`` (key path -> values) and return the tidy sweep table.
 
     With ``out``, finished points are kept in ``out/points`` as they finish (a rerun resumes)
     and the table is written as ``sweep.csv``/``sweep.parquet`` with a ``manifest.json``. If
     some points fail even after retries, every other point is still written and
     :class:`PointsFailed` says which failed and why. ``points_per_task`` groups points into one
-    task (for very short points on a Dask cluster); the table does not depend on it.
+    task (default: 1 locally, up to 8 on Dask, see :func:`auto_points_per_task`); the table does
+    not depend on it.
     """
     t0 = time.perf_counter()
     base = resolve_base(scenario_or_path, overrides)
