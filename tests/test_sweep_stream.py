@@ -120,3 +120,14 @@ def test_sweep_command_takes_points_per_task(tmp_path: Path, capsys: pytest.Capt
     with pytest.raises(SystemExit) as info:  # argparse's usage error
         main([*args, "--points-per-task", "0"])
     assert info.value.code == 2 and "--points-per-task: expected a number greater than 0" in capsys.readouterr().err
+
+
+def test_points_per_task_by_default() -> None:
+    from sim.experiments.executors import DaskExecutor
+    from sim.experiments.sweep import auto_points_per_task
+
+    assert auto_points_per_task(SerialExecutor(), 1000) == 1 and auto_points_per_task(LocalExecutor(2), 1000) == 1
+    dask = DaskExecutor.__new__(DaskExecutor)  # no cluster needed: only its number of task slots is read
+    dask.workers = 2
+    # up to 8 points a task, keeping at least 8 tasks per worker slot
+    assert [auto_points_per_task(dask, n) for n in (1000, 128, 127, 40, 15)] == [8, 8, 7, 2, 1]
