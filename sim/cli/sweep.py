@@ -16,7 +16,7 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "sweep", help="run every combination of settings (a grid) with confidence intervals; resumable",
         description="Run the Cartesian product of --grid settings, each with the same seed and replications "
-                    "(common random numbers). Each point is one task (all its replications); every finished point is "
+                    "(common random numbers). A task runs whole points (all their replications); every finished point is "
                     "written to OUT/points/<hash>.parquet as it arrives, so running the same command again after an "
                     "interruption resumes without redoing finished points; sweep.csv, sweep.parquet and manifest.json "
                     "are written when every point is done. With --scheduler the points run on a Dask cluster and "
