@@ -28,7 +28,7 @@ def test_sweep_on_dask_equals_local_run(cluster, tmp_path: Path) -> None:
     local = sweep(LADDER, GRID, reps=2, seed=9, horizon_days=12, workers=1)
     remote = sweep(LADDER, GRID, reps=2, seed=9, horizon_days=12, out=tmp_path, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
-    assert len(list((tmp_path / "points").glob("*.json"))) == 4
+    assert len(list((tmp_path / "points").glob("*.parquet"))) == 4
 
 
 def test_replications_on_dask_equal_local(cluster) -> None:

@@ -151,7 +151,7 @@ def test_sweep_reports_failed_point_and_keeps_the_others(tmp_path: Path, monkeyp
         sweep(LADDER, GRID, reps=2, seed=3, horizon_days=12, out=tmp_path, workers=2, retries=1)
     assert [p for p, _ in info.value.failures.values()] == [{"roles.grid_staff.staff_per_unit": 3}]
     assert "died" in str(info.value)
-    assert len(list((tmp_path / "points").glob("*.json"))) == 2  # both finished points were written
+    assert len(list((tmp_path / "points").glob("*.parquet"))) == 2  # both finished points were written
     report = json.loads((tmp_path / "failures.json").read_text())
     assert report[0]["point"] == {"roles.grid_staff.staff_per_unit": 3}
     assert not (tmp_path / "sweep.csv").exists()

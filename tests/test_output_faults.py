@@ -293,10 +293,14 @@ def test_a_damaged_sweep_point_is_run_again(tally, capsys, tmp_path):
     out = tmp_path / "res"
     outcome(tally, capsys, "sweep", LADDER, *GRID, *FAST, "--out", str(out), expect=0)
     table = (out / "sweep.csv").read_bytes()
-    point = sorted((out / "points").glob("*.json"))[0]
-    point.write_text('{"hash": ')
+    point = sorted((out / "points").glob("*.parquet"))[0]
+    point.write_bytes(point.read_bytes()[:-40])  # truncated: its footer is gone
     outcome(tally, capsys, "sweep", LADDER, *GRID, *FAST, "--out", str(out), expect=0)
-    assert (out / "sweep.csv").read_bytes() == table and json.loads(point.read_text())["hash"] == point.stem
+    assert (out / "sweep.csv").read_bytes() == table
+    import pandas as pd
+
+    rows = pd.read_parquet(point)  # run again and rewritten whole
+    assert set(rows["point"]) == {point.stem} and sorted(set(rows["replication"])) == [0, 1]
 
 
 # --------------------------------------------------------------------------- memory: case rows streamed
@@ -379,7 +383,7 @@ def test_relative_out_folders_are_written_where_they_are_named(tally, capsys, tm
     outcome(tally, capsys, "run", LADDER, *FAST, "--out", "R", expect=0)
     assert sorted(p.name for p in (tmp_path / "D").iterdir()) == ["manifest.json", "points", "sweep.csv",
                                                                  "sweep.parquet"]
-    assert len(list((tmp_path / "D" / "points").glob("*.json"))) == 2
+    assert len(list((tmp_path / "D" / "points").glob("*.parquet"))) == 2
     assert {"manifest.json", "summary.json", "cases.parquet"} <= {p.name for p in (tmp_path / "R").iterdir()}
     assert read_folder("D").kind == "sweep" and read_folder("R").kind == "run"
     assert hidden(tmp_path) == []

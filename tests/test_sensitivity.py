@@ -71,7 +71,7 @@ def test_points_are_stored_and_a_rerun_resumes_without_running_them(ladder, tmp_
     loaded, factors = ladder
     kw = dict(method="morris", samples=3, out=tmp_path, **RUN)
     first = sa.run_sensitivity(loaded.data, factors, ["settled_share.building"], **kw)
-    stored = sorted((tmp_path / "points").glob("*.json"))
+    stored = sorted((tmp_path / "points").glob("*.parquet"))
     assert len(stored) == len(set(sa.point_keys(loaded.data, factors, first.X)))
     # lose two points: only they are run again, and the result is identical
     for f in stored[:2]:
@@ -148,7 +148,7 @@ def test_cli_writes_table_json_plot_and_manifest(tmp_path):
     assert (out / "sensitivity.png").read_bytes()[:4] == b"\x89PNG"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "sensitivity" and manifest["scenario"]["levels"]["grid"]["settle"] == 1.0
-    assert len(list((out / "points").glob("*.json"))) > 0
+    assert len(list((out / "points").glob("*.parquet"))) > 0
     assert main([*args[:-3], "--metric", "nonsense", "--out", str(out), "--quiet"]) == 2
     other = tmp_path / "other"
     other.mkdir()

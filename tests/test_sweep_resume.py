@@ -62,7 +62,7 @@ def test_interrupted_sweep_resumes_to_the_same_table(tmp_path: Path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         sweep(LADDER, GRID, REPS, SEED, out=cut_dir, horizon_days=HORIZON, progress=_interrupt_after(2))
     assert counter.calls == 2 * REPS
-    assert len(list((cut_dir / "points").glob("*.json"))) == 2
+    assert len(list((cut_dir / "points").glob("*.parquet"))) == 2
     assert not (cut_dir / "sweep.csv").exists() and not (cut_dir / "manifest.json").exists()
     assert not [p for p in cut_dir.rglob("*") if p.name.endswith(".tmp")]  # nothing half-written
 
@@ -121,7 +121,7 @@ def test_sweep_killed_hard_resumes_to_the_same_table(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while not list((out / "points").glob("*.json")) and time.monotonic() < deadline and proc.poll() is None:
+        while not list((out / "points").glob("*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)
         assert proc.poll() is None, "the sweep ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
@@ -129,10 +129,10 @@ def test_sweep_killed_hard_resumes_to_the_same_table(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-    done = len(list((out / "points").glob("*.json")))
+    done = len(list((out / "points").glob("*.parquet")))
     assert 1 <= done < 8 and not (out / "sweep.csv").exists()
-    for f in (out / "points").glob("*.json"):
-        json.loads(f.read_text())  # every point file is whole
+    for f in (out / "points").glob("*.parquet"):
+        assert sorted(set(pd.read_parquet(f)["replication"])) == [0, 1]  # every point file is whole
     counter = Counting()
     import sim.experiments.sweep as mod
 

@@ -95,7 +95,9 @@ def _interrupted(args: argparse.Namespace, out: str | None, out_existed: bool) -
         return f"sim: interrupted after {out} was written completely"
     if args.command in RESUMABLE and not (out_existed and args.force):
         points = os.path.join(out, "points")
-        done = len([f for f in os.listdir(points) if f.endswith(".json")]) if os.path.isdir(points) else 0
+        from ..results.points import finished_points
+
+        done = finished_points(points)
         return (f"sim: interrupted; the {done} finished point(s) are kept in {points}: run the same command "
                 f"again to resume (the tables are written when every point is done)")
     kept = "the existing folder was left as it was" if out_existed else "nothing was written there"

@@ -16,11 +16,17 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "sweep", help="run every combination of settings (a grid) with confidence intervals; resumable",
         description="Run the Cartesian product of --grid settings, each with the same seed and replications "
-                    "(common random numbers). Every finished point is kept in OUT/points, so running the same "
-                    "command again after an interruption resumes without redoing finished points.")
+                    "(common random numbers). A task runs whole points (all their replications); every finished point is "
+                    "written to OUT/points/<hash>.parquet as it arrives, so running the same command again after an "
+                    "interruption resumes without redoing finished points; sweep.csv, sweep.parquet and manifest.json "
+                    "are written when every point is done. With --scheduler the points run on a Dask cluster and "
+                    "results still land in OUT on this machine (docs/staffing-search.md).")
     p.add_argument("scenario")
     p.add_argument("--grid", action="append", default=[], required=True, metavar="key.path=v1,v2,...",
                    help="a key path and its values (repeatable; values are YAML scalars)")
+    p.add_argument("--points-per-task", type=a.count, default=None, metavar="N",
+                   help="points run in each task (default: 1 on this machine; on Dask up to 8, at least 8 tasks "
+                        "per worker); results do not depend on it")
     a.add_retries(p)
     a.add_experiment(p)
     a.add_metric_filter(p)
@@ -43,7 +49,8 @@ def command(args: argparse.Namespace) -> int:
         with bar:
             table = sweep(args.scenario, grid, args.reps, args.seed, out, args.workers, horizon_days=args.horizon_days,
                           overrides=a.overrides(args),
-                          retries=args.retries, progress=advance, **a.executor(args))
+                          retries=args.retries, progress=advance, points_per_task=args.points_per_task,
+                          **a.executor(args))
     except PointsFailed as exc:
         print(f"sim sweep: {exc}", file=sys.stderr)
         if out is not None and out == Path(args.out):  # not with --force over another folder: that work is discarded

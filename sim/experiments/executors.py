@@ -2,7 +2,9 @@
 
 Every executor returns results in task order, whatever order the tasks finish in, so a
 result never depends on the number or kind of workers. ``on_result(i, value)`` is called in
-the calling process as each task finishes (a sweep writes finished points from it).
+the calling process as each task finishes (a sweep writes finished points from it); with
+``keep_results=False`` a result is handed to ``on_result`` and then dropped, not kept in the
+outcome, so the caller's memory does not grow with the number of tasks.
 
 * ``serial``: in this process (``workers <= 1``).
 * ``local``: a :class:`concurrent.futures.ProcessPoolExecutor`. If a worker process dies
@@ -122,7 +124,7 @@ class Executor:
     workers: int = 1
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], *,
-            on_result: Callable[[int, Any], None] | None = None) -> MapOutcome:
+            on_result: Callable[[int, Any], None] | None = None, keep_results: bool = True) -> MapOutcome:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -138,7 +140,7 @@ class Executor:
 class SerialExecutor(Executor):
     """Runs tasks one after another in this process."""
 
-    def map(self, fn, items, *, on_result=None):
+    def map(self, fn, items, *, on_result=None, keep_results=True):
         out = MapOutcome([None] * len(items))
         for i, item in enumerate(items):
             try:
@@ -146,9 +148,7 @@ class SerialExecutor(Executor):
             except Exception as exc:  # reported, not retried: it would fail again
                 out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
                 continue
-            out.results[i] = value
-            if on_result:
-                on_result(i, value)
+            _deliver(out, i, value, on_result, keep_results)
         return out
 
 
@@ -159,9 +159,10 @@ class LocalExecutor(Executor):
         self.workers = resolve_workers(workers)
         self.retries = retries
 
-    def map(self, fn, items, *, on_result=None):
+    def map(self, fn, items, *, on_result=None, keep_results=True):
         if self.workers <= 1 or len(items) <= 1:
-            return SerialExecutor().map(fn, items, on_result=on_result)
+            return SerialExecutor().map(fn, items, on_result=on_result, keep_results=keep_results)
+        deliver = (lambda i, v: _deliver(out, i, v, on_result, keep_results))
         out = MapOutcome([None] * len(items))
         attempts = {i: 0 for i in range(len(items))}
         alone = {i: 0 for i in range(len(items))}
@@ -172,7 +173,7 @@ class LocalExecutor(Executor):
                 break
             for i in pending:
                 attempts[i] += 1
-            pending = self._run_batch(fn, items, pending, out, on_result, self.workers)
+            pending = self._run_batch(fn, items, pending, out, deliver, self.workers)
         # Still breaking: run each remaining task alone, so the one that kills its worker is known.
         for i in pending:
             while True:
@@ -183,12 +184,13 @@ class LocalExecutor(Executor):
                     break
                 attempts[i] += 1
                 alone[i] += 1
-                if not self._run_batch(fn, items, [i], out, on_result, 1):
+                if not self._run_batch(fn, items, [i], out, deliver, 1):
                     break
         return out
 
-    def _run_batch(self, fn, items, batch, out: MapOutcome, on_result, workers: int) -> list[int]:
-        """Run a batch in a fresh pool; return the indices left unfinished because the pool broke."""
+    def _run_batch(self, fn, items, batch, out: MapOutcome, deliver, workers: int) -> list[int]:
+        """Run a batch in a fresh pool; return the indices left unfinished because the pool broke.
+        A finished future is dropped as soon as its result is delivered (it holds the result)."""
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from concurrent.futures.process import BrokenProcessPool
 
@@ -198,7 +200,7 @@ class LocalExecutor(Executor):
         try:
             futures = {pool.submit(fn, items[i]): i for i in batch}
             for fut in as_completed(futures):
-                i = futures[fut]
+                i = futures.pop(fut)
                 try:
                     value = fut.result()
                 except BrokenProcessPool:
@@ -207,12 +209,22 @@ class LocalExecutor(Executor):
                 except Exception as exc:
                     out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
                     continue
-                out.results[i] = value
-                if on_result:
-                    on_result(i, value)
+                finally:
+                    del fut
+                deliver(i, value)
+                del value
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return sorted(died)
+
+
+def _deliver(out: MapOutcome, i: int, value: Any, on_result: Callable[[int, Any], None] | None,
+             keep: bool) -> None:
+    """Keep a task's result in the outcome (unless ``keep`` is False) and hand it to ``on_result``."""
+    if keep:
+        out.results[i] = value
+    if on_result:
+        on_result(i, value)
 
 
 def die_with_parent(parent: int) -> None:
@@ -252,9 +264,15 @@ class DaskExecutor(Executor):
         self.retries = retries
         self._cluster = None
         if scheduler is None:
+            import dask
+
             self.workers = resolve_workers(workers)
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+            # Every task is independent: hand them all to the workers at once (no queue on the
+            # scheduler), so a worker never waits a round trip to the scheduler between tasks,
+            # which costs most on a busy machine where the scheduler shares the cores.
+            with dask.config.set({"distributed.scheduler.worker-saturation": float("inf")}):
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
             self.client = Client(self._cluster)
         elif isinstance(scheduler, str):
             self.client = Client(check_scheduler_address(scheduler))
@@ -263,7 +281,7 @@ class DaskExecutor(Executor):
         self._own_client = not (scheduler is not None and not isinstance(scheduler, str) and hasattr(scheduler, "map"))
         self.workers = max(1, sum(self.client.nthreads().values()))  # task slots on the cluster
 
-    def map(self, fn, items, *, on_result=None):
+    def map(self, fn, items, *, on_result=None, keep_results=True):
         from dask.distributed import as_completed
 
         out = MapOutcome([None] * len(items))
@@ -272,21 +290,27 @@ class DaskExecutor(Executor):
         # A task whose worker dies is rescheduled by the scheduler itself (up to the
         # distributed.scheduler.allowed-failures setting, then KilledWorker); ``retries`` here
         # re-runs tasks that raised, which only helps with transient faults on remote machines.
+        # A finished future is released as soon as its result is delivered, so neither this
+        # process nor the workers keep results that are already handled.
         futures = self.client.map(fn, list(items), pure=False, retries=self.retries)
-        index = {f.key: i for i, f in enumerate(futures)}
+        pending = {f.key: (i, f) for i, f in enumerate(futures)}
+        done = as_completed(futures)
+        del futures
         try:
-            for fut in as_completed(futures):
-                i = index[fut.key]
+            for fut in done:
+                i, _ = pending.pop(fut.key)
                 if fut.status == "error":
                     exc = fut.exception()
                     out.failures[i] = Failure(i, f"{type(exc).__name__}: {exc}", exc)
+                    fut.release()
                     continue
                 value = fut.result()
-                out.results[i] = value
-                if on_result:
-                    on_result(i, value)
+                fut.release()
+                del fut
+                _deliver(out, i, value, on_result, keep_results)
+                del value
         except BaseException:
-            self.client.cancel(futures)
+            self.client.cancel([f for _, f in pending.values()])
             raise
         return out
 
@@ -329,7 +353,7 @@ def executor_session(executor: Executor | str | None = None, workers: int = 1, s
 
 def map_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 1, executor: Executor | str | None = None,
               scheduler: str | Any | None = None, retries: int = DEFAULT_RETRIES,
-              on_result: Callable[[int, Any], None] | None = None) -> MapOutcome:
+              on_result: Callable[[int, Any], None] | None = None, keep_results: bool = True) -> MapOutcome:
     """Map ``fn`` over ``items`` with the chosen executor; results in item order."""
     with executor_session(executor, workers, scheduler, retries) as ex:
-        return ex.map(fn, items, on_result=on_result)
+        return ex.map(fn, items, on_result=on_result, keep_results=keep_results)

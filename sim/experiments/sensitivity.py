@@ -12,7 +12,7 @@ computes Morris mu*, sigma (with bootstrap confidence of mu*) or Sobol first and
 indices (with bootstrap confidence).
 
 Points run through the sweep's resumable point runner (:func:`sim.experiments.sweep.evaluate_points`,
-local processes or Dask): each finished point is written atomically to ``points/<hash>.json``
+local processes or Dask): each finished point is written atomically to ``points/<hash>.parquet``
 of the output folder, so an interrupted study resumes where it stopped; the hash covers the
 point's overrides, the base scenario, seed, replications and horizon.
 """
@@ -265,7 +265,7 @@ def evaluate(data: Mapping[str, Any], factors: Sequence[Factor], X: np.ndarray, 
 
     Points run through the sweep's resumable point runner (:func:`sim.experiments.sweep.evaluate_points`)
     on the chosen executor (local processes or Dask): with ``out`` every finished point is kept in
-    ``out/points/<hash>.json`` and points found there are read back instead of run.
+    ``out/points/<hash>.parquet`` and points found there are read back instead of run.
     ``progress`` is called once per distinct design point.
     """
     from .executors import executor_session

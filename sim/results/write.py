@@ -3,7 +3,7 @@
 Each folder holds a ``manifest.json`` stating its ``kind`` and ``format_version`` and what is
 needed to rerun it (the scenario as resolved, its hash, seed, replications, versions). A run
 or compare folder is built in a temporary place and renamed into position when complete;
-sweep, staff and sensitivity folders are resumable (``points/``) and each file in them is
+sweep, staff and sensitivity folders are resumable (``points/``, see :mod:`.points`) and each file in them is
 written atomically.
 """
 
