@@ -38,12 +38,11 @@ SHORT = ["--reps", "2", "--horizon-days", "120"]
 
 # --------------------------------------------------------------------------- metrics
 def test_tier_metrics_add_up() -> None:
-    """Reached at the bottom is every closed case; grassroots share is the settled shares up to the top."""
+    """Reached at the bottom is every counted case; grassroots share is the settled shares up to the top."""
     sc = load_scenario(ROOT / "scenarios" / "zhaojialou.yaml")
     m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
-    closed = m["cases_settled"] + m["cases_unresolved"]
     rate = m["cases_per_1000_residents_year"] / m["cases_arrived"]  # per case
-    assert m["reached_per_1000_residents_year.building"] == pytest.approx(closed * rate)
+    assert m["reached_per_1000_residents_year.building"] == pytest.approx(m["cases_arrived"] * rate)
     assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
     shares = sum(v for k, v in m.items() if k.startswith("settled_share.") and v == v)
     above = m["settled_share.street"] + m["unresolved_share"]
@@ -52,6 +51,57 @@ def test_tier_metrics_add_up() -> None:
     assert reached == sorted(reached, reverse=True)
     for name in ("grassroots_share", "mediated_per_1000_residents_year", "reached_per_1000_residents_year.grid"):
         assert catalogue.known(name)
+
+
+# A ladder where nothing settles below the community and the community holds every case longer
+# than the run: every counted case is passed up twice and none closes.
+STUCK = ["persons_per_household=2", "levels.building.settle=0", "levels.grid.settle=0",
+         "levels.building.handling.default={dist: fixed, value: 1}",
+         "levels.grid.handling.default={dist: fixed, value: 1}",
+         "levels.community.handling.default={dist: fixed, value: 100000}",
+         "roles.building_staff.staff_per_unit=50", "roles.grid_staff.staff_per_unit=50"]
+
+
+def test_reached_counts_open_cases() -> None:
+    """Open cases count at every tier they were passed up to (closed-only counting gave 0 here)."""
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml", STUCK)
+    m = single_run(sc, sc.seed, 0, horizon_days=20).metrics
+    assert m["cases_settled"] == 0 and m["cases_unresolved"] == 0 and m["cases_arrived"] > 100
+    per_case = 1000.0 / (sc.households * 2) / ((20 - sc.warmup_days) / 365.0)
+    assert m["reached_per_1000_residents_year.building"] == pytest.approx(m["cases_arrived"] * per_case)
+    assert m["reached_per_1000_residents_year.grid"] == pytest.approx(m["escalated_failed.building"] * per_case)
+    assert m["reached_per_1000_residents_year.community"] == pytest.approx(m["escalated_failed.grid"] * per_case)
+    # Two hours from arrival to the community: only cases arriving in the last two hours are still below it.
+    assert m["cases_arrived"] - m["escalated_failed.grid"] <= 10
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"] > 0
+
+
+def test_mediated_means_the_community_whatever_the_grassroots_top() -> None:
+    """Mediated disputes reach the community tier (the village in a rural model), not the grassroots top."""
+    path = ROOT / "scenarios" / "zhaojialou.yaml"
+    sc = load_scenario(path, ["grassroots_top=street"])
+    m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
+    assert m["reached_per_1000_residents_year.street"] < m["reached_per_1000_residents_year.community"]
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    assert m["grassroots_share"] == pytest.approx(1.0 - m["unresolved_share"])  # the wider reading: up to the street
+    sc = load_scenario(path, ["grassroots_top=grid"])
+    m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    rural = load_scenario(ROOT / "scenarios" / "chijin.yaml", ["grassroots_top=town"])
+    m = single_run(rural, rural.seed, 0, horizon_days=120).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.village"]
+    assert m["reached_per_1000_residents_year.town"] < m["reached_per_1000_residents_year.village"]
+
+
+def test_mediation_tier_by_name() -> None:
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml",
+                       ["persons_per_household=2", "grassroots_top=community"])
+    m = single_run(sc, sc.seed, 0, horizon_days=30).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    from sim.metrics import mediation_tier
+
+    assert mediation_tier(["building", "grid", "street"]) is None
+    assert mediation_tier(["village", "town"]) == 0 and mediation_tier(["unit", "community", "street"]) == 1
 
 
 def test_rates_per_resident_are_nan_without_persons_per_household() -> None:
