@@ -160,6 +160,19 @@ def test_calibration_moves_an_assumed_value_into_the_band_and_resumes(tmp_path: 
     assert "calibrated to t on 2026-01-01 by sim calibrate test" in note["assumption"]
 
 
+def test_skip_leaves_a_target_out_of_the_fit() -> None:
+    """Two targets no rate meets together: skipping one fits the other, and both are still reported."""
+    targets = [Target("t", "cases_per_1000_households_year", 150.0, 160.0, ("jiaye",)),
+               Target("u", "cases_per_1000_households_year", 10.0, 20.0, ("jiaye",))]
+    kw = {"targets": targets, "trials": 12, "reps": 2, "horizon_days": 120}
+    vary = {"arrivals.rate_per_household_year": (0.02, 0.3)}
+    res = calibrate(ROOT / "scenarios" / "jiaye.yaml", vary, skip=["u"], **kw)
+    assert res.target_ids == ["t"] and [r["target"] for r in res.after] == ["t", "u"]
+    assert res.after[0]["met"] and not res.after[1]["met"]
+    with pytest.raises(ValueError, match="skip"):
+        calibrate(ROOT / "scenarios" / "jiaye.yaml", vary, skip=["national_grassroots"], **kw)
+
+
 def test_cli_calibrate_writes_a_calibration_folder(tmp_path: Path) -> None:
     out = tmp_path / "cal"
     code = main(["calibrate", str(ROOT / "scenarios" / "jiaye.yaml"), "--vary", "levels.street.settle=0.3..0.9",
