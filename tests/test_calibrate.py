@@ -197,8 +197,41 @@ def test_cli_refuses_a_cited_value(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --------------------------------------------------------------------------- every scenario
+def committed_table() -> dict[str, dict[str, bool]]:
+    """The calibration table of scenarios/README.md (10 replications, each scenario's horizon):
+    scenario -> target -> met."""
+    from sim.cli.calibrate import TABLE_END, TABLE_START
+
+    text = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+    rows = text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip().splitlines()
+    ids = [c.strip().strip("`") for c in rows[0].strip("|").split("|")][1:]
+    out: dict[str, dict[str, bool]] = {}
+    for line in rows[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        out[cells[0]] = {t: c.endswith("✓") for t, c in zip(ids, cells[1:]) if c}
+    return out
+
+
+TABLE = committed_table()
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_committed_table_and_departure_notes_agree(name: str) -> None:
+    """Every target the committed table shows missed is explained in the scenario's file, and
+    every departure note is for a target the table shows missed (no stale notes)."""
+    base = resolve_base(ROOT / "scenarios" / f"{name}.yaml")
+    notes = {k.split(".", 1)[1] for k in (base.data.get("sources") or {}) if k.startswith("departs.")}
+    table = TABLE[name]
+    assert set(table) == {t.id for t in TARGETS if name in t.applies_to}
+    missed = {t for t, met in table.items() if not met}
+    assert missed <= notes, f"{name} misses {sorted(missed - notes)} and its file does not say why"
+    assert notes <= missed, f"{name} explains departures from {sorted(notes - missed)}, which it meets"
+
+
 @pytest.mark.parametrize("name", CHECKED)
 def test_check_every_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A short run (2 replications, 120 days): the exit status names the misses; a target missed
+    here is one the file explains or one the committed table meets (sampling noise of a short run)."""
     path = ROOT / "scenarios" / f"{name}.yaml"
     code = main(["calibrate", "--check", str(path), *SHORT])
     err = capsys.readouterr().err
@@ -207,8 +240,8 @@ def test_check_every_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> 
     assert code == (1 if missed else 0)
     for target in missed:
         assert f"missed {target}" in err
-        assert target in result.departures, f"{name} misses {target} and its file does not say why (departs.{target})"
-    assert "not explained" not in err
+        assert target in result.departures or TABLE[name][target], (
+            f"{name} misses {target}, the committed table too, and its file does not say why (departs.{target})")
 
 
 def test_structural_targets_read_the_scenario() -> None:
