@@ -166,12 +166,14 @@ METRICS: tuple[Metric, ...] = (
     Metric("cases_per_1000_residents_year", "cases arriving per 1,000 residents a year after the warm-up (residents "
            "= households x persons_per_household; NaN without it)", PER_1000_RES_YEAR, 0.0, None,
            short="cases/1k res/yr"),
-    Metric("mediated_per_1000_residents_year", "closed cases that reached the grassroots_top level or above (settled "
-           "there or above, or left the top unsettled) per 1,000 residents a year: people's mediation as counted "
-           "nationally, when grassroots_top is the community; NaN without persons_per_household or grassroots_top",
+    Metric("mediated_per_1000_residents_year", "cases that reached a mediator at community level or above (the "
+           "community tier, its meetings, pools and partners, or any tier above; the village in a rural model), closed "
+           "or still open, per 1,000 residents a year: people's mediation as counted nationally, whatever the "
+           "scenario's grassroots_top; NaN without persons_per_household or without a community or village level",
            PER_1000_RES_YEAR, 0.0, None, short="mediated/1k res/yr"),
-    Metric("reached_per_1000_residents_year.<level>", "closed cases that reached the level {name} or above (settled "
-           "there or above, or left the top unsettled) per 1,000 residents a year; NaN without persons_per_household",
+    Metric("reached_per_1000_residents_year.<level>", "cases that reached the level {name} or above per 1,000 "
+           "residents a year: closed cases that settled there or above or left the top unsettled, and open cases "
+           "passed up to it; NaN without persons_per_household",
            PER_1000_RES_YEAR, 0.0, None, short="reached {name}/1k res/yr"),
     # ---- meetings
     _count("referred.meeting.<meeting>", "cases referred to the meeting {name} after the warm-up",

@@ -353,30 +353,68 @@ class Metrics:
 
     def report_tiers(self, sink: "MetricSink", slot_levels: list[int], grassroots_top: int | None,
                      residents: float | None, end: float) -> None:
-        """Where closed cases got to, by tier, for comparison with published figures.
+        """Where counted cases got to, by tier, for comparison with published figures.
 
         ``slot_levels``: the tier of every settlement slot (a level's own, or the level a
-        meeting, pool or partner sits beside). A closed case reached a tier when it settled
-        there or above, or left the top unsettled. ``grassroots_top``: the index of the
-        scenario's highest grassroots tier (None: not declared, NaN share). Rates per 1,000
-        residents a year are NaN without ``residents``.
+        meeting, pool or partner sits beside). ``grassroots_top``: the index of the scenario's
+        highest grassroots tier (None: not declared, NaN share). Rates per 1,000 residents a
+        year are NaN without ``residents``. The reached rates count open cases too
+        (:meth:`reached_by_tier`); mediated disputes are those that reached the community tier
+        (:func:`mediation_tier`), whatever the grassroots top.
         """
         nan = math.nan
-        n_levels = len(self.levels)
-        by_tier = [0] * n_levels
-        for slot, li in enumerate(slot_levels):
-            by_tier[li] += self.settled_at[slot]
+        by_tier = self.settled_by_tier(slot_levels)
         closed = self.closed
         sink.put("grassroots_share", sum(by_tier[:grassroots_top + 1]) / closed
                  if grassroots_top is not None and closed else nan)
         years = (end - self.warmup) / (24.0 * 365.0)
         per_1000 = 1000.0 / residents / years if residents and years > 0 else nan
         sink.put("cases_per_1000_residents_year", float(self.arrived) * per_1000)
-        reached = [sum(by_tier[i:]) + self.unresolved for i in range(n_levels)]
-        sink.put("mediated_per_1000_residents_year",
-                 reached[grassroots_top] * per_1000 if grassroots_top is not None else nan)
+        reached = self.reached_by_tier(slot_levels)
+        community = mediation_tier(self.levels)
+        sink.put("mediated_per_1000_residents_year", reached[community] * per_1000 if community is not None else nan)
         for li, name in enumerate(self.levels):
             sink.put(f"reached_per_1000_residents_year.{name}", reached[li] * per_1000)
+
+    def settled_by_tier(self, slot_levels: list[int]) -> list[int]:
+        """Counted settlements per tier (a meeting, pool or partner counts at the level it sits beside)."""
+        by_tier = [0] * len(self.levels)
+        for slot, li in enumerate(slot_levels):
+            by_tier[li] += self.settled_at[slot]
+        return by_tier
+
+    def reached_by_tier(self, slot_levels: list[int]) -> list[int]:
+        """Per tier: counted cases that reached it or a tier above, closed or still open.
+
+        A closed case reached a tier when it settled there or above, or left the top unsettled.
+        An open case reached every tier it was passed up to: the cases passed up from the tier
+        below (``escalated_*``: failed, above the ceiling, deadline) count every case that got
+        there from below, open or closed. Every counted case reached the bottom tier. A case
+        that entered above the bottom (a reporting channel) is not passed up from below, so a
+        tier counts ``max(closed cases that reached it, cases passed up to it)``: exact for a
+        tier no case enters directly, and for one that some enter (Fangxing's and Shuangluan's
+        channels into the community) it misses only the open cases that entered there.
+        """
+        n_levels = len(self.levels)
+        by_tier = self.settled_by_tier(slot_levels)
+        closed_reached = [sum(by_tier[i:]) + self.unresolved for i in range(n_levels)]
+        up = [sum(self.escalated[r][li] for r in ESCALATION_REASONS) for li in range(n_levels)]
+        reached = [self.arrived] + [max(closed_reached[i], up[i - 1]) for i in range(1, n_levels)]
+        return [min(r, self.arrived) for r in reached]  # a re-opened case passed up twice counts once at most
+
+
+# The tier whose mediators count as people's mediation (the target's definitions.mediated_dispute):
+# the residents' committee of a community, or the villagers' committee in a rural model.
+MEDIATION_TIERS = ("community", "village")
+
+
+def mediation_tier(levels: list[str]) -> int | None:
+    """Index of the community tier (the village in a rural model); None when the scenario has neither."""
+    for name in MEDIATION_TIERS:
+        if name in levels:
+            return levels.index(name)
+    return None
+
 
 def _time_share(part: str, disputes: float, other: float, overtime: float, on_duty: float) -> float:
     """Share of on-duty hours on disputes, other duties or idle; overtime is taken from the

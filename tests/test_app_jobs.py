@@ -20,8 +20,9 @@ def test_overrides_are_only_the_changed_values():
     same = Inputs((FANGXING,), {"grid_worker": 6, "building_head": 1}, 1.0, 7.0)
     assert same.overrides(data) == {}
     changed = Inputs((FANGXING,), {"grid_worker": 8}, 1.5, 10.0)
+    rate = data["arrivals"]["rate_per_household_year"]  # the file's (calibrated) rate
     assert changed.overrides(data) == {"roles.grid_worker.staff_per_unit": 8,
-                                       "arrivals.rate_per_household_year": 0.08 * 1.5, "target_days": 10.0}
+                                       "arrivals.rate_per_household_year": rate * 1.5, "target_days": 10.0}
     assert "fangxing" in scenario_files() and "defaults" not in scenario_files()
 
 
@@ -43,7 +44,8 @@ def test_a_job_gives_the_api_numbers(tmp_path):
     assert msgs[-1] == ("done", str(out)), msgs
     assert [m[1] for m in msgs if m[0] == "progress"] == [1, 2]
     shown = json.loads((out / "summary.json").read_text())["metrics"]["within_target_share"]["mean"]
-    loaded = sim.load(FANGXING, {"roles.grid_worker.staff_per_unit": 4, "arrivals.rate_per_household_year": 0.08 * 1.2})
+    rate = sim.load(FANGXING).data["arrivals"]["rate_per_household_year"]
+    loaded = sim.load(FANGXING, {"roles.grid_worker.staff_per_unit": 4, "arrivals.rate_per_household_year": rate * 1.2})
     assert shown == sim.run(loaded, 2, 11, horizon_days=40.0).metric("within_target_share")["mean"]
     assert (out / "plots" / "funnel.png").exists()
 

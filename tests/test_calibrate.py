@@ -38,12 +38,11 @@ SHORT = ["--reps", "2", "--horizon-days", "120"]
 
 # --------------------------------------------------------------------------- metrics
 def test_tier_metrics_add_up() -> None:
-    """Reached at the bottom is every closed case; grassroots share is the settled shares up to the top."""
+    """Reached at the bottom is every counted case; grassroots share is the settled shares up to the top."""
     sc = load_scenario(ROOT / "scenarios" / "zhaojialou.yaml")
     m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
-    closed = m["cases_settled"] + m["cases_unresolved"]
     rate = m["cases_per_1000_residents_year"] / m["cases_arrived"]  # per case
-    assert m["reached_per_1000_residents_year.building"] == pytest.approx(closed * rate)
+    assert m["reached_per_1000_residents_year.building"] == pytest.approx(m["cases_arrived"] * rate)
     assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
     shares = sum(v for k, v in m.items() if k.startswith("settled_share.") and v == v)
     above = m["settled_share.street"] + m["unresolved_share"]
@@ -52,6 +51,57 @@ def test_tier_metrics_add_up() -> None:
     assert reached == sorted(reached, reverse=True)
     for name in ("grassroots_share", "mediated_per_1000_residents_year", "reached_per_1000_residents_year.grid"):
         assert catalogue.known(name)
+
+
+# A ladder where nothing settles below the community and the community holds every case longer
+# than the run: every counted case is passed up twice and none closes.
+STUCK = ["persons_per_household=2", "levels.building.settle=0", "levels.grid.settle=0",
+         "levels.building.handling.default={dist: fixed, value: 1}",
+         "levels.grid.handling.default={dist: fixed, value: 1}",
+         "levels.community.handling.default={dist: fixed, value: 100000}",
+         "roles.building_staff.staff_per_unit=50", "roles.grid_staff.staff_per_unit=50"]
+
+
+def test_reached_counts_open_cases() -> None:
+    """Open cases count at every tier they were passed up to (closed-only counting gave 0 here)."""
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml", STUCK)
+    m = single_run(sc, sc.seed, 0, horizon_days=20).metrics
+    assert m["cases_settled"] == 0 and m["cases_unresolved"] == 0 and m["cases_arrived"] > 100
+    per_case = 1000.0 / (sc.households * 2) / ((20 - sc.warmup_days) / 365.0)
+    assert m["reached_per_1000_residents_year.building"] == pytest.approx(m["cases_arrived"] * per_case)
+    assert m["reached_per_1000_residents_year.grid"] == pytest.approx(m["escalated_failed.building"] * per_case)
+    assert m["reached_per_1000_residents_year.community"] == pytest.approx(m["escalated_failed.grid"] * per_case)
+    # Two hours from arrival to the community: only cases arriving in the last two hours are still below it.
+    assert m["cases_arrived"] - m["escalated_failed.grid"] <= 10
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"] > 0
+
+
+def test_mediated_means_the_community_whatever_the_grassroots_top() -> None:
+    """Mediated disputes reach the community tier (the village in a rural model), not the grassroots top."""
+    path = ROOT / "scenarios" / "zhaojialou.yaml"
+    sc = load_scenario(path, ["grassroots_top=street"])
+    m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
+    assert m["reached_per_1000_residents_year.street"] < m["reached_per_1000_residents_year.community"]
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    assert m["grassroots_share"] == pytest.approx(1.0 - m["unresolved_share"])  # the wider reading: up to the street
+    sc = load_scenario(path, ["grassroots_top=grid"])
+    m = single_run(sc, sc.seed, 0, horizon_days=120).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    rural = load_scenario(ROOT / "scenarios" / "chijin.yaml", ["grassroots_top=town"])
+    m = single_run(rural, rural.seed, 0, horizon_days=120).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.village"]
+    assert m["reached_per_1000_residents_year.town"] < m["reached_per_1000_residents_year.village"]
+
+
+def test_mediation_tier_by_name() -> None:
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml",
+                       ["persons_per_household=2", "grassroots_top=community"])
+    m = single_run(sc, sc.seed, 0, horizon_days=30).metrics
+    assert m["mediated_per_1000_residents_year"] == m["reached_per_1000_residents_year.community"]
+    from sim.metrics import mediation_tier
+
+    assert mediation_tier(["building", "grid", "street"]) is None
+    assert mediation_tier(["village", "town"]) == 0 and mediation_tier(["unit", "community", "street"]) == 1
 
 
 def test_rates_per_resident_are_nan_without_persons_per_household() -> None:
@@ -110,6 +160,19 @@ def test_calibration_moves_an_assumed_value_into_the_band_and_resumes(tmp_path: 
     assert "calibrated to t on 2026-01-01 by sim calibrate test" in note["assumption"]
 
 
+def test_skip_leaves_a_target_out_of_the_fit() -> None:
+    """Two targets no rate meets together: skipping one fits the other, and both are still reported."""
+    targets = [Target("t", "cases_per_1000_households_year", 150.0, 160.0, ("jiaye",)),
+               Target("u", "cases_per_1000_households_year", 10.0, 20.0, ("jiaye",))]
+    kw = {"targets": targets, "trials": 12, "reps": 2, "horizon_days": 120}
+    vary = {"arrivals.rate_per_household_year": (0.02, 0.3)}
+    res = calibrate(ROOT / "scenarios" / "jiaye.yaml", vary, skip=["u"], **kw)
+    assert res.target_ids == ["t"] and [r["target"] for r in res.after] == ["t", "u"]
+    assert res.after[0]["met"] and not res.after[1]["met"]
+    with pytest.raises(ValueError, match="skip"):
+        calibrate(ROOT / "scenarios" / "jiaye.yaml", vary, skip=["national_grassroots"], **kw)
+
+
 def test_cli_calibrate_writes_a_calibration_folder(tmp_path: Path) -> None:
     out = tmp_path / "cal"
     code = main(["calibrate", str(ROOT / "scenarios" / "jiaye.yaml"), "--vary", "levels.street.settle=0.3..0.9",
@@ -134,8 +197,41 @@ def test_cli_refuses_a_cited_value(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --------------------------------------------------------------------------- every scenario
+def committed_table() -> dict[str, dict[str, bool]]:
+    """The calibration table of scenarios/README.md (10 replications, each scenario's horizon):
+    scenario -> target -> met."""
+    from sim.cli.calibrate import TABLE_END, TABLE_START
+
+    text = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+    rows = text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip().splitlines()
+    ids = [c.strip().strip("`") for c in rows[0].strip("|").split("|")][1:]
+    out: dict[str, dict[str, bool]] = {}
+    for line in rows[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        out[cells[0]] = {t: c.endswith("✓") for t, c in zip(ids, cells[1:]) if c}
+    return out
+
+
+TABLE = committed_table()
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_committed_table_and_departure_notes_agree(name: str) -> None:
+    """Every target the committed table shows missed is explained in the scenario's file, and
+    every departure note is for a target the table shows missed (no stale notes)."""
+    base = resolve_base(ROOT / "scenarios" / f"{name}.yaml")
+    notes = {k.split(".", 1)[1] for k in (base.data.get("sources") or {}) if k.startswith("departs.")}
+    table = TABLE[name]
+    assert set(table) == {t.id for t in TARGETS if name in t.applies_to}
+    missed = {t for t, met in table.items() if not met}
+    assert missed <= notes, f"{name} misses {sorted(missed - notes)} and its file does not say why"
+    assert notes <= missed, f"{name} explains departures from {sorted(notes - missed)}, which it meets"
+
+
 @pytest.mark.parametrize("name", CHECKED)
 def test_check_every_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A short run (2 replications, 120 days): the exit status names the misses; a target missed
+    here is one the file explains or one the committed table meets (sampling noise of a short run)."""
     path = ROOT / "scenarios" / f"{name}.yaml"
     code = main(["calibrate", "--check", str(path), *SHORT])
     err = capsys.readouterr().err
@@ -144,8 +240,8 @@ def test_check_every_scenario(name: str, capsys: pytest.CaptureFixture[str]) -> 
     assert code == (1 if missed else 0)
     for target in missed:
         assert f"missed {target}" in err
-        assert target in result.departures, f"{name} misses {target} and its file does not say why (departs.{target})"
-    assert "not explained" not in err
+        assert target in result.departures or TABLE[name][target], (
+            f"{name} misses {target}, the committed table too, and its file does not say why (departs.{target})")
 
 
 def test_structural_targets_read_the_scenario() -> None:

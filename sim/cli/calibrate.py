@@ -27,6 +27,8 @@ def add(sub: Any) -> None:
                    help="targets file (default: scenarios/targets/published.yaml)")
     p.add_argument("--vary", action="append", default=[], metavar="key.path=LO..HI",
                    help="an assumed value to calibrate and its bounds (repeatable)")
+    p.add_argument("--skip", action="append", default=[], metavar="TARGET",
+                   help="leave this applicable target out of the fit (repeatable); it is still reported")
     p.add_argument("--trials", type=a.count, default=12, help="at most this many new candidates (default 12)")
     p.add_argument("--check", action="store_true", help="only compare with the targets; exit 1 if any is missed")
     p.add_argument("--table", nargs="?", const="-", default=None, metavar="FILE",
@@ -92,7 +94,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     bar, advance = progress(args.trials, f"calibrating {file}", enabled=not args.quiet)
     with bar:
         result = calibrate(file, vary, targets=args.targets, trials=args.trials, reps=args.reps, seed=args.seed,
-                           horizon_days=args.horizon_days, out=out, progress=advance, overrides=a.overrides(args))
+                           horizon_days=args.horizon_days, out=out, progress=advance, overrides=a.overrides(args),
+                           skip=args.skip)
     con = console()
     t = table(f"{result.scenario}: fit before and after ({result.evaluations} new candidates, {result.reused} reused, "
               f"{result.seconds:.0f} s)", ["target", "band", "before", "after", "met"], 1)
@@ -101,7 +104,9 @@ def _calibrate(args: argparse.Namespace) -> int:
                   "yes" if r["met"] else "NO")
     con.print(t)
     con.print("values: " + ", ".join(f"{k} {result.start[k]:g} -> {result.best[k]:g}" for k in result.best))
-    con.print(f"objective {objective(result.before):.4g} -> {objective(result.after):.4g}")
+    fitted = set(result.target_ids)  # without the --skip targets
+    con.print(f"objective {objective([r for r in result.before if r['target'] in fitted]):.4g} -> "
+              f"{objective([r for r in result.after if r['target'] in fitted]):.4g}")
     if out is not None:
         command = _command_line(args)
         base = resolve_base(file, a.overrides(args))
@@ -113,7 +118,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _command_line(args: argparse.Namespace) -> str:
     """The command that reproduces this calibration (recorded in the overlay's sources)."""
-    parts = ["sim", "calibrate", args.scenarios[0]] + [f"--vary={v}" for v in args.vary] + [f"--trials={args.trials}"]
+    parts = ["sim", "calibrate", args.scenarios[0]] + [f"--vary={v}" for v in args.vary] + [f"--skip={t}" for t in args.skip]
+    parts += [f"--trials={args.trials}"]
     parts += [f"--{k.replace('_', '-')}={v}" for k, v in (("targets", args.targets), ("reps", args.reps), ("seed", args.seed),
                                                           ("horizon_days", args.horizon_days)) if v is not None]
     parts += [f"--set={s}" for s in a.overrides(args)]

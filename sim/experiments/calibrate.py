@@ -260,11 +260,15 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
               targets: str | Path | Sequence[Target] | None = None, trials: int = 12, reps: int | None = None,
               seed: int | None = None, horizon_days: float | None = None, out: str | Path | None = None,
               progress: Callable[[int], None] | None = None,
-              overrides: Mapping[str, Any] | Sequence[str] | None = None) -> Calibration:
+              overrides: Mapping[str, Any] | Sequence[str] | None = None,
+              skip: Sequence[str] = ()) -> Calibration:
     """Fit the assumed values ``vary`` (key -> (low, high)) to the scenario's applicable targets.
 
     At most ``trials`` new evaluations (points already in ``out/points`` are reused free);
     the starting point (the file's values, clipped to the bounds) is always one of them.
+    ``skip``: ids of applicable targets left out of the fit (one the scenario cannot meet
+    together with the others, e.g. a grassroots share that with the community as the top tier
+    is 1 - unresolved share, against a success target); the fit tables still report them.
     """
     from scipy.optimize import minimize
 
@@ -275,7 +279,11 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
     refuse_cited(base, list(vary))
     tlist = targets if isinstance(targets, Sequence) and not isinstance(targets, (str, Path)) else load_targets(targets)
     mine = applicable(tlist, base.scenario.name)
-    if not mine:
+    unknown = sorted(set(skip) - {t.id for t in mine})
+    if unknown:
+        raise ValueError(f"--skip {', '.join(unknown)}: not a target that applies to {base.scenario.name}")
+    fitted = [t for t in mine if t.id not in set(skip)]
+    if not fitted:
         raise ValueError(f"no target applies to {base.scenario.name}")
     sc0 = base.scenario
     reps = reps or sc0.replications
@@ -284,6 +292,7 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
     from ..provenance import _value_at
 
     integer = {k: isinstance(_value_at(base.data, k), int) for k in keys}
+    skipped = set(skip)
     points = Path(out) / POINTS_DIR if out else None
     if points is not None:
         points.mkdir(parents=True, exist_ok=True)
@@ -296,8 +305,8 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
                 for k, v in zip(keys, (min(max(v, vary[k][0]), vary[k][1]) for k, v in zip(keys, x)))}
 
     def evaluate(point: dict[str, float]) -> dict[str, Any]:
-        h = hashlib.sha256(json.dumps([point, reps, seed, horizon_days, base.hash], sort_keys=True,
-                                      default=str).encode()).hexdigest()[:16]
+        key = [point, reps, seed, horizon_days, base.hash] + ([sorted(skipped)] if skipped else [])
+        h = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
         if h in seen:
             return seen[h]
         path = points / f"{h}.json" if points is not None else None
@@ -311,7 +320,7 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
             sc = validate_data(data, base.file)
             result = run(sc, reps, seed, horizon_days=horizon_days)
             rows = fit_rows(sc, [r.metrics for r in result.records], mine)
-            doc = {"point": point, "objective": objective(rows), "rows": rows}
+            doc = {"point": point, "objective": objective([r for r in rows if r["target"] not in skipped]), "rows": rows}
             counts["new"] += 1
             if path is not None:
                 from ..results import atomic_write_json
@@ -334,7 +343,7 @@ def calibrate(scenario: str | Path, vary: Mapping[str, tuple[float, float]], *,
     first = next(iter(seen.values()))
     best = min(seen.values(), key=lambda d: (d["objective"], json.dumps(d["point"], sort_keys=True)))
     return Calibration(sc0.name, dict(vary), start, dict(best["point"]), first["rows"], best["rows"],
-                       counts["new"], counts["reused"], time.perf_counter() - t0, [t.id for t in mine])
+                       counts["new"], counts["reused"], time.perf_counter() - t0, [t.id for t in fitted])
 
 
 def _json_num(x: Any) -> Any:
