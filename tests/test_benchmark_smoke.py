@@ -4,9 +4,9 @@ the engine's event-saving shortcuts change no result.
 * The plain-SimPy ladder of ``benchmarks/plain_simpy_ladder.py`` and ``sim`` on
   ``tests/scenarios/ladder.yaml`` are the same network, so their mean times in system must
   agree within a confidence interval of the difference.
-* ``sim.engine.simpy_patches`` skips Release events nobody waits for, replaces off-duty
-  blocker requests with :class:`RosteredResource`, and runs cases as ``CaseProcess``
-  (no start and end events); run with SimPy's stock resources, blockers and processes
+* ``sim.engine.simpy_patches`` skips Release events nobody waits for, grants a free handler
+  without a Request event, replaces off-duty blocker requests with :class:`RosteredResource`,
+  and runs cases as ``CaseProcess`` (no start and end events); run with SimPy's stock resources, blockers and processes
   instead, Fangxing and the ladder must give identical numbers, with fewer events.
 * ``WeeklyProfile.on_duty_hours`` sums its terms vectorised; it must equal the plain loop.
 """
@@ -63,6 +63,7 @@ def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, war
         env.process(_blocker_roster(env, resources, profile))
     for r in resources:
         r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)
+        r.claim = r.request  # the case process's grant: here always a Request event
     return resources
 
 

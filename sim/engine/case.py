@@ -70,7 +70,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             queued = len(res.queue)
             if not above:
                 dur = rule.handling(dur, queued)
-        req = res.request()
+        req = res.claim()  # granted without an event when a handler is free and nobody waits
         if lv.respond is not None and not (yield from lv.respond(li, req, counted,
                                                                  lv.profile if lv.closed_hours else None)):
             if trace is not None:
@@ -78,7 +78,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:
-            yield req
+            if req.callbacks is not None:  # not granted at once: wait for a handler
+                yield req
         else:
             deadline += arrive
             if not req.triggered:
@@ -90,7 +91,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     if trace is not None:
                         m.trace_visit(cid, lv.name, arrive, nan, nan, DEADLINE)
                     continue
-            else:
+            elif req.callbacks is not None:
                 yield req
         now = granted = env.now
         if lv.closed_hours:

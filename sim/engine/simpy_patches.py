@@ -101,8 +101,52 @@ class CaseProcess(simpy.Process):
 
 
 # --------------------------------------------------------------------------- resources
+class _Granted(simpy.resources.resource.Request):
+    """A request granted when made, without an event: already processed, so a process that
+    yields it goes on at once. It is released like any request (``release``, ``cancel``)."""
+
+    callbacks = None  # type: ignore[assignment] # processed
+    _ok = True
+    _value = None
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class; no Put.__init__: no event
+        self.env = env = resource._env
+        self.resource = resource
+        self.proc = env._active_proc
+        self.usage_since = env._now
+        resource.users.append(self)
+
+
+class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
+    """A granted request at priority 0 that may pre-empt (what ``request()`` of a priority
+    resource makes), with the key a pre-empting request compares against."""
+
+    priority = 0
+    preempt = True
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.time = now = resource._env._now
+        self.key = (0, now, False)
+        _Granted.__init__(self, resource)
+
+
 class _LeanRelease:
-    """Skip SimPy's ``Release`` event when nobody waits: one event less per case and level."""
+    """Skip SimPy's ``Release`` event when nobody waits: one event less per case and level;
+    and grant a free place without a ``Request`` event (``claim``)."""
+
+    _granted = _Granted
+
+    def claim(self):  # type: ignore[no-untyped-def]
+        """``request()``, but granted without an event when a place is free and nobody waits.
+
+        Stock SimPy grants such a request at once too, and schedules it only to resume the
+        requesting process at the same instant; the caller goes on without yielding instead
+        (it may still yield the request: it is processed, so that costs no event either).
+        With a queue, or no free place, this is an ordinary request.
+        """
+        if self.put_queue or len(self.users) >= self.capacity:  # type: ignore[attr-defined]
+            return self.request()  # type: ignore[attr-defined]
+        return self._granted(self)
 
     def release(self, request: simpy.resources.resource.Request):  # type: ignore[no-untyped-def]
         if self.put_queue:  # type: ignore[attr-defined]
@@ -121,10 +165,14 @@ class LeanResource(_LeanRelease, simpy.Resource):
 class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
 
+    _granted = _GrantedPriority
+
 
 class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     """A ``simpy.PreemptiveResource`` whose release costs no event when nobody waits (other
     duties that a dispute pre-empts: disputes request at priority 0, tasks at 1 without pre-empting)."""
+
+    _granted = _GrantedPriority
 
 
 class RosteredResource(LeanPriorityResource):
@@ -140,6 +188,12 @@ class RosteredResource(LeanPriorityResource):
         super().__init__(env, capacity=max(profile.peak, 1))
         self.profile = profile
         self._wake_pending = False
+
+    def claim(self):  # type: ignore[no-untyped-def]
+        """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity."""
+        if self.put_queue or len(self.users) >= self.profile.count_at(self._env._now):
+            return self.request()
+        return _GrantedPriority(self)
 
     def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
         now = self._env.now
