@@ -137,6 +137,7 @@ class Metrics:
     hist: list[int] = field(default_factory=lambda: [0] * (HIST_BINS + 1))  # a list: += on numpy is slow
     zero_settles: int = 0
     backlog: list[int] = field(default_factory=list)  # open cases at each whole day
+    sample_at: float = 0.0  # hours: the next whole day (up to the horizon) whose open count is not yet in backlog
     open_since: dict[int, tuple[float, int]] = field(default_factory=dict)
     due: list[int] = field(default_factory=list)  # per severity: closed cases whose target date is before the horizon
     met: list[int] = field(default_factory=list)  # per severity: of those, settled within the target
@@ -266,7 +267,25 @@ class Metrics:
         frac = (rank - below) / max(self.hist[b], 1)
         return 10 ** (HIST_LO + (b + frac) / HIST_PER_DECADE)
 
+    def sample_backlog(self, now: float) -> None:
+        """Put the open count into ``backlog`` for each whole day up to ``now`` not in it yet.
+
+        The case process calls this just before it changes ``open_now`` at or after
+        ``sample_at``, and the run once at its end, so the daily series costs no event: each
+        day gets the count left by the changes before it, as a sample taken at that instant
+        would (a change at a whole day's very instant comes after that day's sample, as it
+        did when the sample was an event scheduled a day ahead).
+        """
+        backlog, horizon, count = self.backlog, self.horizon, self.open_now
+        t = self.sample_at
+        while t <= now and t <= horizon:
+            backlog.append(count)
+            t = len(backlog) * 24.0
+        self.sample_at = t if t <= horizon else math.inf
+
     def finish(self, now: float) -> None:
+        """The run ended at ``now``: the backlog up to and including that instant, busy areas up to it."""
+        self.sample_backlog(now)
         for bt in self.busy_time:
             bt.advance(now)
 

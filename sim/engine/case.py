@@ -40,6 +40,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     if not again:
         if counted:
             met.arrive(cid, t0, sev)
+        if env._now >= met.sample_at:  # a whole day has passed since the open count last changed
+            met.sample_backlog(env._now)
         met.open_now += 1
     rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
@@ -53,11 +55,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if hooks is not None and hooks.before:
             desk = hooks.pick_before(sev, cat)
             if desk is not None:  # a pool or partner takes the case instead of the level's staff
-                settled = yield from desk.visit(sev, counted)
-                if trace is not None:
-                    m.trace_settler(cid, desk, arrive, settled)
-                if settled:
-                    yield from close_by(m, cid, t0, sev, li, desk, counted)
+                if (yield from settler_visit(m, cid, t0, sev, li, desk, counted)):
                     return
                 if counted:
                     escalated[FAILED][li] += 1
@@ -160,6 +158,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:
                 yield env.timeout(m.report_back)
+            if env._now >= met.sample_at:
+                met.sample_backlog(env._now)
             met.open_now -= 1
             if counted:
                 met.record_settlement(cid, li, env.now, li <= m.ceiling_index[sev])
@@ -170,14 +170,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             m.trace_visit(cid, lv.name, arrive, now, now - granted, CEILING if above else FAILED)
         if hooks is not None and hooks.after:
             mech = hooks.pick_after(sev, cat)
-            if mech is not None:
-                referred = env.now
-                settled = yield from mech.visit(sev, counted)
-                if trace is not None:
-                    m.trace_settler(cid, mech, referred, settled)
-                if settled:
-                    yield from close_by(m, cid, t0, sev, li, mech, counted)
-                    return
+            if mech is not None and (yield from settler_visit(m, cid, t0, sev, li, mech, counted)):
+                return
         if counted:
             escalated[CEILING if above else FAILED][li] += 1
     if m.exit is not None:  # court link: court, petition or abandoned; a judge's studio may settle
@@ -185,6 +179,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if settler is not None:
             yield from close_by(m, cid, t0, sev, len(levels) - 1, settler, counted)
             return
+    if env._now >= met.sample_at:
+        met.sample_backlog(env._now)
     met.open_now -= 1
     if counted:
         met.record_unresolved(cid)
@@ -192,11 +188,27 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         m.close_record(cid, len(m.levels) - 1, "unresolved")
 
 
+def settler_visit(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler",
+                  counted: bool) -> Iterator[simpy.Event]:
+    """A visit to a meeting, pool or partner beside level ``li`` (instead of its staff, or after
+    they fail): traced when case rows are kept, and the case closed if it settles there.
+    Returns whether it settled."""
+    arrive = m.env._now
+    settled = yield from settler.visit(sev, counted)
+    if m.visits is not None:
+        m.trace_settler(cid, settler, arrive, settled)
+    if settled:
+        yield from close_by(m, cid, t0, sev, li, settler, counted)
+    return settled
+
+
 def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler", counted: bool) -> Iterator[simpy.Event]:
     """Close a case settled by a mechanism sitting at level ``li`` (after any report-back time)."""
     if m.report_back:
         yield m.env.timeout(m.report_back)
     met = m.metrics
+    if m.env._now >= met.sample_at:
+        met.sample_backlog(m.env._now)
     met.open_now -= 1
     if counted:
         met.record_settlement(cid, settler.slot, m.env.now, li <= m.ceiling_index[sev])

@@ -151,22 +151,6 @@ class Model:
         yield self.env.timeout(hours)
         yield from proc
 
-    def _daily(self) -> Iterator[simpy.Event]:
-        """Sample the open cases at every whole day. After day 0 a bare timeout with a callback
-        re-arms itself: the same events as a process loop, without a generator resume per day."""
-        self._day = 0
-        self._tick(None)
-        return
-        yield  # a generator, started with env.process like the other processes
-
-    def _tick(self, _event: simpy.Event | None) -> None:
-        if self._day * 24.0 > self.horizon:
-            return
-        m = self.metrics
-        m.backlog.append(m.open_now)
-        self._day += 1
-        self.env.timeout(24.0).callbacks.append(self._tick)
-
     def _until_horizon(self) -> Iterator[simpy.Event]:
         yield self.env.timeout(self.horizon)
         if not self.stop.triggered:
@@ -243,7 +227,6 @@ class Model:
         env.process(self._arrivals())
         for i, source in enumerate(self.sources):  # collective cases: ids from 10^9 (i + 1)
             env.process(self._arrivals(source, (i + 1) * 1_000_000_000))
-        env.process(self._daily())
         env.process(self._until_horizon())
         env.run(until=self.stop)
         end = env.now
