@@ -91,6 +91,22 @@ def _blocker_roster(env: simpy.Environment, resources: list[simpy.PriorityResour
         t = profile.next_change(t)
 
 
+def _with_timeouts(env: simpy.Environment, gen):
+    """The generator as a stock SimPy process can run it: each delay it yields as a number
+    (which ``CaseProcess`` schedules without a ``Timeout`` object) becomes ``env.timeout``."""
+    value, error = None, None
+    while True:
+        try:
+            event = gen.send(value) if error is None else gen.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        try:
+            value = yield env.timeout(event) if isinstance(event, float) else event
+        except BaseException as exc:  # a failed event: the case's generator sees it, as under CaseProcess
+            error = exc
+
+
 def _run_counting(scenario, days: float):
     m = Model(scenario, 5, 1, horizon_days=days, record_cases=True)
     env, step, count = m.env, m.env.step, [0]
@@ -116,7 +132,7 @@ def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyP
     days = 100.0 if path == FANGXING else 40.0
     lean, lean_events = _run_counting(sc, days)
     monkeypatch.setattr(model_mod, "make_resources", _stock_resources)
-    monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(gen))
+    monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(_with_timeouts(env, gen)))
     stock, stock_events = _run_counting(sc, days)
     assert lean.metrics.keys() == stock.metrics.keys()
     for k, v in stock.metrics.items():

@@ -96,14 +96,14 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             opens = lv.profile.next_on_duty(now)
             if opens > now:
                 if deadline is not None and opens >= deadline:
-                    yield env.timeout(deadline - now)
+                    yield deadline - now
                     res.release(req)
                     if counted:
                         escalated[DEADLINE][li] += 1
                     if trace is not None:
                         m.trace_visit(cid, lv.name, arrive, nan, env.now - granted, DEADLINE)
                     continue
-                yield env.timeout(opens - now)
+                yield opens - now
                 now = opens
         if counted:
             met.wait_sum[li] += now - arrive
@@ -114,7 +114,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if off is not None:
             off.start(now)
         if deadline is not None and now + dur > deadline:
-            yield env.timeout(deadline - now)
+            yield deadline - now
             busy.end(env.now)
             if off is not None:
                 off.end(env.now)
@@ -124,7 +124,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             if trace is not None:
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
             continue
-        yield env.timeout(dur)
+        yield dur
         busy.end(env.now)
         if off is not None:
             off.end(env.now)
@@ -139,25 +139,25 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
             if deadline is not None and env.now + follow > deadline:
-                yield env.timeout(deadline - env.now)
+                yield deadline - env.now
                 if counted:
                     escalated[DEADLINE][li] += 1
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
                 continue
-            yield env.timeout(follow)
+            yield follow
         if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env.now - t0, queued)):
             if m.reopen is not None and not again and (back := m.reopen(li, counted)) is not None:
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, "reopened")
                 hours, to, fresh = back
-                yield env.timeout(hours)  # the agreement fails: the same case comes back
+                yield hours  # the agreement fails: the same case comes back
                 yield from case_process(m, cid, t0, building, sev, cat, hand, tri, fresh, to, again=True)
                 return
             if trace is not None:
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:
-                yield env.timeout(m.report_back)
+                yield m.report_back
             if env._now >= met.sample_at:
                 met.sample_backlog(env._now)
             met.open_now -= 1
@@ -205,7 +205,7 @@ def settler_visit(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "
 def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler", counted: bool) -> Iterator[simpy.Event]:
     """Close a case settled by a mechanism sitting at level ``li`` (after any report-back time)."""
     if m.report_back:
-        yield m.env.timeout(m.report_back)
+        yield m.report_back
     met = m.metrics
     if m.env._now >= met.sample_at:
         met.sample_backlog(m.env._now)

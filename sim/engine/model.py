@@ -133,7 +133,7 @@ class Model:
             entry = assign(block) if assign is not None else block.start
             delay = block.delay
             for k, t in enumerate(block.times):
-                yield env.timeout(t - env.now)
+                yield t - env._now  # a delay: arrivals run as a CaseProcess too
                 if m.open_now >= limit:
                     self._unstable()
                     return
@@ -148,7 +148,7 @@ class Model:
 
     def _known_after(self, hours: float, proc: Iterator[simpy.Event]) -> Iterator[simpy.Event]:
         """A case that exists ``hours`` before anyone reports it (detection)."""
-        yield self.env.timeout(hours)
+        yield hours
         yield from proc
 
     def _until_horizon(self) -> Iterator[simpy.Event]:
@@ -224,9 +224,9 @@ class Model:
     # ---- run
     def run(self) -> ReplicationRecord:
         env = self.env
-        env.process(self._arrivals())
+        CaseProcess(env, self._arrivals())  # its first step now: the first arrival is after time 0
         for i, source in enumerate(self.sources):  # collective cases: ids from 10^9 (i + 1)
-            env.process(self._arrivals(source, (i + 1) * 1_000_000_000))
+            CaseProcess(env, self._arrivals(source, (i + 1) * 1_000_000_000))
         env.process(self._until_horizon())
         env.run(until=self.stop)
         end = env.now

@@ -27,10 +27,11 @@ and processes in place of these and requires identical results with fewer events
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Any
 
 import simpy
-from simpy.events import Event, ProcessGenerator
+from simpy.events import NORMAL, Event, ProcessGenerator
 
 from ..rosters import WeeklyProfile
 
@@ -48,8 +49,22 @@ class _Start:
 _START = _Start()
 
 
+class _Wake:
+    """What ``Environment.step`` needs of an event to resume a process after a delay it
+    yielded as a number: one per process, reused for every delay (no ``Timeout`` object)."""
+
+    __slots__ = ("callbacks", "resume")
+    _ok = True
+    _value = None
+
+    def __init__(self, resume: list[Any]):
+        self.callbacks: list[Any] | None = None
+        self.resume = resume
+
+
 class CaseProcess(simpy.Process):
-    """A process started at once, whose end is an event only if someone waits for it."""
+    """A process started at once, whose end is an event only if someone waits for it, and
+    which may yield a delay in hours as a float instead of ``env.timeout(delay)``."""
 
     def __init__(self, env: simpy.Environment, generator: ProcessGenerator):  # noqa: D107 - see class
         if not hasattr(generator, "throw"):
@@ -57,12 +72,14 @@ class CaseProcess(simpy.Process):
         self.env = env
         self.callbacks: list[Any] = []
         self._generator = generator
+        self._wake = _Wake([self._resume])
         active = env._active_proc  # the arrivals process, active while it starts the case
         self._resume(_START)  # type: ignore[arg-type]
         env._active_proc = active
 
     def _resume(self, event: Event) -> None:
-        self.env._active_proc = self
+        env = self.env
+        env._active_proc = self
         while True:
             try:
                 if event._ok:
@@ -77,7 +94,7 @@ class CaseProcess(simpy.Process):
                 self._ok = True
                 self._value = e.args[0] if len(e.args) else None
                 if self.callbacks:
-                    self.env.schedule(self)
+                    env.schedule(self)
                 else:  # nobody waits: processed without an event (a later waiter resumes at once)
                     self.callbacks = None  # type: ignore[assignment]
                 break
@@ -86,7 +103,13 @@ class CaseProcess(simpy.Process):
                 self._ok = False
                 e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
                 self._value = e
-                self.env.schedule(self)  # a failure is always an event: env.run raises it
+                env.schedule(self)  # a failure is always an event: env.run raises it
+                break
+            if isinstance(event, float):  # a delay: scheduled as env.timeout(delay) would be, same key
+                wake = self._wake
+                wake.callbacks = wake.resume
+                heappush(env._queue, (env._now + event, NORMAL, next(env._eid), wake))
+                event = wake  # type: ignore[assignment]
                 break
             try:
                 if event.callbacks is not None:
@@ -97,7 +120,7 @@ class CaseProcess(simpy.Process):
                     raise
                 raise RuntimeError(f'Invalid yield value "{event}"') from None
         self._target = event
-        self.env._active_proc = None
+        env._active_proc = None
 
 
 # --------------------------------------------------------------------------- resources
@@ -131,8 +154,9 @@ class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
 
 
 class _LeanRelease:
-    """Skip SimPy's ``Release`` event when nobody waits: one event less per case and level;
-    and grant a free place without a ``Request`` event (``claim``)."""
+    """Release without SimPy's ``Release`` event: one event less per case and level, and one
+    more when the place goes to a waiting case; grant a free place without a ``Request``
+    event (``claim``)."""
 
     _granted = _Granted
 
@@ -149,12 +173,14 @@ class _LeanRelease:
         return self._granted(self)
 
     def release(self, request: simpy.resources.resource.Request):  # type: ignore[no-untyped-def]
-        if self.put_queue:  # type: ignore[attr-defined]
-            return super().release(request)  # type: ignore[misc]
+        """Free the place; if someone waits, hand it on at once (stock SimPy schedules a
+        ``Release`` event that does the same when it is processed, at the same instant)."""
         try:
             self.users.remove(request)  # type: ignore[attr-defined]
         except ValueError:
             pass
+        if self.put_queue:  # type: ignore[attr-defined]
+            self._trigger_put(None)  # type: ignore[attr-defined]
         return None
 
 
