@@ -181,7 +181,7 @@ class Metrics:
             self.zero_settles += 1
         else:
             b = int((math.log10(days) - HIST_LO) * HIST_PER_DECADE)
-            self.hist[min(max(b, 0), HIST_BINS)] += 1
+            self.hist[0 if b < 0 else (b if b < HIST_BINS else HIST_BINS)] += 1
 
     def record_unresolved(self, cid: int) -> None:
         """A counted case leaves the top level unsettled: a missed target if one applies."""

@@ -45,13 +45,14 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         met.open_now += 1
     rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
+    busy_time = met.busy_time
     levels = m.levels
     trace = m.visits  # None unless case rows are recorded: then one row per level or mechanism visited
     nan = float("nan")
     for li in range(start, len(levels)):
         lv = levels[li]
         hooks = lv.hooks
-        arrive = env.now
+        arrive = env._now
         if hooks is not None and hooks.before:
             desk = hooks.pick_before(sev, cat)
             if desk is not None:  # a pool or partner takes the case instead of the level's staff
@@ -81,7 +82,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         else:
             deadline += arrive
             if not req.triggered:
-                yield req | env.timeout(deadline - env.now)
+                yield req | env.timeout(deadline - env._now)
                 if not req.triggered:
                     req.cancel()
                     if counted:
@@ -91,7 +92,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     continue
             elif req.callbacks is not None:
                 yield req
-        now = granted = env.now
+        now = granted = env._now
         if lv.closed_hours:
             opens = lv.profile.next_on_duty(now)
             if opens > now:
@@ -101,23 +102,23 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     if counted:
                         escalated[DEADLINE][li] += 1
                     if trace is not None:
-                        m.trace_visit(cid, lv.name, arrive, nan, env.now - granted, DEADLINE)
+                        m.trace_visit(cid, lv.name, arrive, nan, env._now - granted, DEADLINE)
                     continue
                 yield opens - now
                 now = opens
         if counted:
             met.wait_sum[li] += now - arrive
             met.wait_n[li] += 1
-        busy = met.busy_time[li]
+        busy = busy_time[li]
         busy.start(now)
         off = res.off_duty  # None unless the head-count changes over the week
         if off is not None:
             off.start(now)
         if deadline is not None and now + dur > deadline:
             yield deadline - now
-            busy.end(env.now)
+            busy.end(env._now)
             if off is not None:
-                off.end(env.now)
+                off.end(env._now)
             res.release(req)
             if counted:
                 escalated[DEADLINE][li] += 1
@@ -125,9 +126,9 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
             continue
         yield dur
-        busy.end(env.now)
+        busy.end(env._now)
         if off is not None:
-            off.end(env.now)
+            off.end(env._now)
         res.release(req)
         if lv.sittings is not None and not above:  # further sittings with days between
             if not (yield from lv.sittings.more(res, busy, sev, deadline, lv.profile if lv.closed_hours else None)):
@@ -138,15 +139,15 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 continue
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
-            if deadline is not None and env.now + follow > deadline:
-                yield deadline - env.now
+            if deadline is not None and env._now + follow > deadline:
+                yield deadline - env._now
                 if counted:
                     escalated[DEADLINE][li] += 1
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
                 continue
             yield follow
-        if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env.now - t0, queued)):
+        if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env._now - t0, queued)):
             if m.reopen is not None and not again and (back := m.reopen(li, counted)) is not None:
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, "reopened")
@@ -162,7 +163,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 met.sample_backlog(env._now)
             met.open_now -= 1
             if counted:
-                met.record_settlement(cid, li, env.now, li <= m.ceiling_index[sev])
+                met.record_settlement(cid, li, env._now, li <= m.ceiling_index[sev])
             if m.cases is not None:
                 m.close_record(cid, li, "settled")
             return
@@ -211,6 +212,6 @@ def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settl
         met.sample_backlog(m.env._now)
     met.open_now -= 1
     if counted:
-        met.record_settlement(cid, settler.slot, m.env.now, li <= m.ceiling_index[sev])
+        met.record_settlement(cid, settler.slot, m.env._now, li <= m.ceiling_index[sev])
     if m.cases is not None:
         m.close_record_at(cid, settler.label, "settled")

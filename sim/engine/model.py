@@ -132,17 +132,18 @@ class Model:
                 block = transform(block)
             entry = assign(block) if assign is not None else block.start
             delay = block.delay
+            building, severity, category = block.building, block.severity, block.category
+            handling, triage, outcome = block.handling, block.triage, block.outcome
             for k, t in enumerate(block.times):
                 yield t - env._now  # a delay: arrivals run as a CaseProcess too
                 if m.open_now >= limit:
                     self._unstable()
                     return
                 if self.cases is not None:
-                    self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
-                                       self.scenario.categories[block.category[k]]]
-                proc = case_process(self, cid, t if delay is None else t + delay[k], block.building[k],
-                                    block.severity[k], block.category[k], block.handling[k], block.triage[k],
-                                    block.outcome[k], entry[k] if entry is not None else 0)
+                    self.cases[cid] = [cid, t / 24.0, building[k], self.scenario.severities[severity[k]],
+                                       self.scenario.categories[category[k]]]
+                proc = case_process(self, cid, t if delay is None else t + delay[k], building[k], severity[k],
+                                    category[k], handling[k], triage[k], outcome[k], entry[k] if entry is not None else 0)
                 CaseProcess(env, proc if delay is None else self._known_after(delay[k], proc))
                 cid += 1
 

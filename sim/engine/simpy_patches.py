@@ -140,6 +140,19 @@ class _Granted(simpy.resources.resource.Request):
         resource.users.append(self)
 
 
+class _Waiting(simpy.resources.resource.Request):
+    """A request queued at a FIFO resource with no free place: what ``request()`` makes,
+    without its attempt to grant (no place could be free) and without the callback that
+    would look for ``Release`` events (lean resources make none)."""
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.env = env = resource._env
+        self.callbacks = []
+        self.resource = resource
+        self.proc = env._active_proc
+        resource.put_queue.append(self)
+
+
 class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
     """A granted request at priority 0 that may pre-empt (what ``request()`` of a priority
     resource makes), with the key a pre-empting request compares against."""
@@ -186,6 +199,12 @@ class _LeanRelease:
 
 class LeanResource(_LeanRelease, simpy.Resource):
     """A FIFO ``simpy.Resource`` whose release costs no event when nobody waits."""
+
+    def claim(self):  # type: ignore[no-untyped-def]
+        """:meth:`_LeanRelease.claim`; with every place taken, a :class:`_Waiting` request."""
+        if len(self.users) < self.capacity:
+            return self.request() if self.put_queue else _Granted(self)
+        return _Waiting(self)
 
 
 class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
