@@ -91,6 +91,7 @@ class CaseProcess(simpy.Process):
                     event = self._generator.throw(exc)
             except StopIteration as e:
                 event = None  # type: ignore[assignment]
+                self._wake = None  # its callback refers back to this process: no cycle left for the collector
                 self._ok = True
                 self._value = e.args[0] if len(e.args) else None
                 if self.callbacks:
@@ -100,6 +101,7 @@ class CaseProcess(simpy.Process):
                 break
             except BaseException as e:
                 event = None  # type: ignore[assignment]
+                self._wake = None
                 self._ok = False
                 e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
                 self._value = e
