@@ -7,7 +7,7 @@ import pytest
 import simpy
 
 from sim.engine.simpy_patches import (SIMPY_VERSION, CaseProcess, LeanPreemptiveResource, LeanPriorityResource, LeanResource,
-                                      RosteredResource)
+                                      RosteredResource, wake_after)
 from sim.rosters import WeeklyProfile
 
 
@@ -174,3 +174,53 @@ def test_a_rostered_claim_takes_only_a_place_on_duty():
     env.run(until=21.0)
     third = res.claim()  # nobody on duty after 20:00
     assert not third.triggered
+
+
+def _deadline_wait(grant_at: float, deadline: float, lean: bool) -> tuple[list[tuple[str, float]], int]:
+    """A case waits for a busy handler (freed at ``grant_at``) until ``deadline``: with
+    ``wake_after`` (lean) or SimPy's ``req | timeout``; what it saw, and the events processed."""
+    env = simpy.Environment()
+    res = LeanResource(env, capacity=1)
+    log: list[tuple[str, float]] = []
+    holder = res.claim()
+
+    def freer():
+        yield env.timeout(grant_at)
+        res.release(holder)
+
+    def case():
+        req = res.claim()
+        if lean:
+            alarm = wake_after(env, deadline)
+            yield req
+            if req.triggered:
+                alarm.callbacks = []
+                if req.callbacks is not None:
+                    req.callbacks.remove(env._active_proc._resume)
+        else:
+            yield req | env.timeout(deadline)
+        if req.triggered:
+            log.append(("granted", env.now))
+            yield env.timeout(1.0)
+            res.release(req)
+        else:
+            req.cancel()
+            log.append(("deadline", env.now))
+        log.append(("done", env.now))
+
+    CaseProcess(env, case()) if lean else env.process(case())
+    env.process(freer())
+    n = 0
+    while env.peek() < float("inf"):
+        env.step()
+        n += 1
+    return log, n
+
+
+@pytest.mark.parametrize("grant_at, deadline", [(2.0, 5.0), (5.0, 2.0), (3.0, 3.0)])
+def test_wake_after_waits_for_whichever_comes_first_like_a_condition(grant_at, deadline):
+    lean, n_lean = _deadline_wait(grant_at, deadline, True)
+    stock, n_stock = _deadline_wait(grant_at, deadline, False)
+    assert lean == stock
+    assert lean[0][0] == ("granted" if grant_at <= deadline else "deadline")
+    assert n_lean < n_stock  # no Condition event (nor the case's start and end events)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
+from .simpy_patches import wake_after
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..mechanisms.base import Settler
     from .model import Model
@@ -81,9 +83,14 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 yield req
         else:
             deadline += arrive
-            if not req.triggered:
-                yield req | env.timeout(deadline - env._now)
-                if not req.triggered:
+            if not req.triggered:  # wait for a handler or the deadline, whichever comes first
+                alarm = wake_after(env, deadline - env._now)
+                yield req
+                if req.triggered:
+                    alarm.callbacks = []  # granted first: the alarm goes off doing nothing
+                    if req.callbacks is not None:  # granted at the instant the alarm woke the case: one resume only
+                        req.callbacks.remove(env._active_proc._resume)
+                else:
                     req.cancel()
                     if counted:
                         escalated[DEADLINE][li] += 1

@@ -62,6 +62,42 @@ class _Wake:
         self.resume = resume
 
 
+class _Alarm:
+    """An event-like wake-up in the heap (see :func:`wake_after`): when it goes off it
+    schedules itself once more at the same instant, as a timeout's ``Condition`` would."""
+
+    __slots__ = ("callbacks", "resume")
+    _ok = True
+    _value = None
+
+    def __init__(self, resume: Any):
+        self.callbacks: list[Any] | None = [self._go_off]
+        self.resume = resume
+
+    def _go_off(self, _event: Any) -> None:
+        env = self.resume.__self__.env
+        self.callbacks = [self.resume]
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+
+
+def wake_after(env: simpy.Environment, delay: float) -> _Alarm:
+    """Resume the active process after ``delay`` hours unless disarmed first.
+
+    For a process that then waits for something else too (a request with a deadline):
+    ``yield req`` after this resumes it at whichever comes first, without the ``Condition``
+    of ``req | env.timeout(delay)``. The alarm goes off where that timeout would (same key)
+    and resumes the process where the condition's event would (scheduled then, at the same
+    instant); a granted request resumes it at once (stock: through the condition's event,
+    at the same instant). Once resumed by the request, set ``alarm.callbacks = []``: the
+    alarm then does nothing, as the timeout of a decided condition does.
+    """
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    alarm = _Alarm(env._active_proc._resume)  # type: ignore[union-attr]
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), alarm))  # type: ignore[attr-defined]
+    return alarm
+
+
 class CaseProcess(simpy.Process):
     """A process started at once, whose end is an event only if someone waits for it, and
     which may yield a delay in hours as a float instead of ``env.timeout(delay)``."""
