@@ -276,11 +276,16 @@ class Metrics:
         would (a change at a whole day's very instant comes after that day's sample, as it
         did when the sample was an event scheduled a day ahead).
         """
-        backlog, horizon, count = self.backlog, self.horizon, self.open_now
-        t = self.sample_at
-        while t <= now and t <= horizon:
-            backlog.append(count)
-            t = len(backlog) * 24.0
+        backlog, horizon = self.backlog, self.horizon
+        limit = now if now < horizon else horizon
+        last = int(limit // 24.0)  # the last whole day at or before limit (d * 24.0 is exact)
+        if (last + 1) * 24.0 <= limit:
+            last += 1
+        elif last * 24.0 > limit:
+            last -= 1
+        if last >= len(backlog):
+            backlog.extend([self.open_now] * (last + 1 - len(backlog)))
+        t = len(backlog) * 24.0
         self.sample_at = t if t <= horizon else math.inf
 
     def finish(self, now: float) -> None:

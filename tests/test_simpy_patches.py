@@ -3,11 +3,13 @@ otherwise stock SimPy behaviour (whole-model equivalence: tests/test_benchmark_s
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import simpy
 
 from sim.engine.simpy_patches import (SIMPY_VERSION, CaseProcess, LeanPreemptiveResource, LeanPriorityResource, LeanResource,
-                                      RosteredResource, wake_after)
+                                      RosteredResource, disarm, wake_after)
 from sim.rosters import WeeklyProfile
 
 
@@ -194,7 +196,7 @@ def _deadline_wait(grant_at: float, deadline: float, lean: bool) -> tuple[list[t
             alarm = wake_after(env, deadline)
             yield req
             if req.triggered:
-                alarm.callbacks = []
+                disarm(alarm)
                 if req.callbacks is not None:
                     req.callbacks.remove(env._active_proc._resume)
         else:
@@ -224,3 +226,19 @@ def test_wake_after_waits_for_whichever_comes_first_like_a_condition(grant_at, d
     assert lean == stock
     assert lean[0][0] == ("granted" if grant_at <= deadline else "deadline")
     assert n_lean < n_stock  # no Condition event (nor the case's start and end events)
+
+
+def test_dead_alarms_are_swept_from_the_heap_without_changing_the_order():
+    env = simpy.Environment()
+    fired: list[float] = []
+    env._active_proc = SimpleNamespace(_resume=None)  # each alarm's resume is set below
+    alarms = [wake_after(env, float(t)) for t in range(1000)]
+    env._active_proc = None
+    for a in alarms:
+        a.resume = lambda ev, a=a: fired.append(env.now)
+    for t, a in enumerate(alarms):
+        if t % 3:
+            disarm(a)
+    assert len(env._queue) < 1000  # swept
+    env.run()
+    assert fired == [float(t) for t in range(0, 1000, 3)]

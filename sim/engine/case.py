@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
-from .simpy_patches import wake_after
+from .simpy_patches import disarm, wake_after
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mechanisms.base import Settler
@@ -87,7 +87,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 alarm = wake_after(env, deadline - env._now)
                 yield req
                 if req.triggered:
-                    alarm.callbacks = []  # granted first: the alarm goes off doing nothing
+                    disarm(alarm)  # granted first
                     if req.callbacks is not None:  # granted at the instant the alarm woke the case: one resume only
                         req.callbacks.remove(env._active_proc._resume)
                 else:

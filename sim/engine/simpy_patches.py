@@ -11,14 +11,30 @@ What each patch changes (nothing else differs from stock SimPy):
   waiting for it, is marked processed without being scheduled (stock: always an event).
   Cases arrive at continuous random times, so nothing else happens at the instant a case
   starts, and nothing waits for a case to end: the order of every other event is unchanged.
-* :class:`LeanResource`, :class:`LeanPriorityResource`, :class:`LeanPreemptiveResource` (``_LeanRelease``) - ``release``
-  frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
-  always an event, which then does nothing). With a queue the stock path is kept, so who
-  gets a slot, and when, is unchanged. The release returns None then: never yield it.
+  It may yield a delay as a float: scheduled with the key ``env.timeout(delay)`` would get,
+  through one reused wake-up object instead of a ``Timeout`` (the arrivals run as one too).
+* :class:`LeanResource`, :class:`LeanPriorityResource`, :class:`LeanPreemptiveResource` (``_LeanRelease``):
+  ``claim`` (what the case process asks with) grants a free place nobody waits for without
+  a ``Request`` event: stock SimPy grants it at once too and schedules the event only to
+  resume the process at the same instant, so the case goes on where it was. With every place
+  taken, a FIFO resource queues a :class:`_Waiting` request without SimPy's futile grant
+  attempt. ``release`` frees the place without a ``Release`` event and, if someone waits,
+  hands it on at once (stock: the ``Release`` event does that when processed, at the same
+  instant); the waiting request's own event still resumes its case. The release returns
+  None: never yield it.
+* :func:`wake_after` - a request with a deadline is waited for with an alarm beside it
+  instead of ``req | env.timeout(...)``: no ``Condition``; the alarm takes the timeout's place
+  in the heap and wakes the case where the condition's event would.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
   granted only while fewer cases are in hand than staff on duty, and waiting requests are
   woken once at the next change of shift (stock equivalent: off-duty blocker requests at
   high priority, two events per unit and change of shift). Nobody is pre-empted.
+
+Skipping an event that would only have resumed a process at the same instant changes the
+order only against another event at exactly that instant, scheduled in between; with
+continuous random times that does not happen in any scenario of the project (the golden
+results are unchanged), but two cases tied to the same instant by fixed times may be served
+in another, still first-come-first-served, order.
 
 ``tests/test_benchmark_smoke.py`` runs scenarios with stock SimPy resources, blocker rosters
 and processes in place of these and requires identical results with fewer events;
@@ -27,7 +43,7 @@ and processes in place of these and requires identical results with fewer events
 
 from __future__ import annotations
 
-from heapq import heappush
+from heapq import heapify, heappush
 from typing import Any
 
 import simpy
@@ -66,18 +82,19 @@ class _Alarm:
     """An event-like wake-up in the heap (see :func:`wake_after`): when it goes off it
     schedules itself once more at the same instant, as a timeout's ``Condition`` would."""
 
-    __slots__ = ("callbacks", "resume")
+    __slots__ = ("callbacks", "resume", "env")
     _ok = True
     _value = None
 
-    def __init__(self, resume: Any):
+    def __init__(self, env: simpy.Environment, resume: Any):
         self.callbacks: list[Any] | None = [self._go_off]
         self.resume = resume
+        self.env = env
 
     def _go_off(self, _event: Any) -> None:
-        env = self.resume.__self__.env
+        env = self.env
         self.callbacks = [self.resume]
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
 
 
 def wake_after(env: simpy.Environment, delay: float) -> _Alarm:
@@ -88,14 +105,33 @@ def wake_after(env: simpy.Environment, delay: float) -> _Alarm:
     of ``req | env.timeout(delay)``. The alarm goes off where that timeout would (same key)
     and resumes the process where the condition's event would (scheduled then, at the same
     instant); a granted request resumes it at once (stock: through the condition's event,
-    at the same instant). Once resumed by the request, set ``alarm.callbacks = []``: the
-    alarm then does nothing, as the timeout of a decided condition does.
+    at the same instant). Once resumed by the request, :func:`disarm` the alarm.
     """
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    alarm = _Alarm(env._active_proc._resume)  # type: ignore[union-attr]
+    alarm = _Alarm(env, env._active_proc._resume)  # type: ignore[union-attr]
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), alarm))  # type: ignore[attr-defined]
     return alarm
+
+
+DEAD_ALARMS_KEPT = 256  # dead alarms in the heap before it is swept (and at most half of it)
+
+
+def disarm(alarm: _Alarm) -> None:
+    """The alarm will do nothing (stock: the timeout of a decided condition, which still
+    goes off). Dead alarms are swept out of the heap once they are many and at least half
+    of it: the others keep their keys, so they are processed in the same order."""
+    if alarm.callbacks is None:  # it went off already (a tie at the alarm's instant)
+        return
+    alarm.callbacks = []
+    env = alarm.env
+    dead = env.__dict__.get("_dead_alarms", 0) + 1
+    queue = env._queue  # type: ignore[attr-defined]
+    if dead > DEAD_ALARMS_KEPT and 2 * dead > len(queue):
+        queue[:] = [e for e in queue if not (e[3].__class__ is _Alarm and e[3].callbacks == [])]
+        heapify(queue)
+        dead = 0
+    env._dead_alarms = dead  # type: ignore[attr-defined]
 
 
 class CaseProcess(simpy.Process):
