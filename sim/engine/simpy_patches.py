@@ -240,6 +240,23 @@ class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
         _Granted.__init__(self, resource)
 
 
+class _WaitingPriority(simpy.resources.resource.PriorityRequest):
+    """A priority-0 request queued with no place on duty (:meth:`RosteredResource.claim`):
+    what ``request()`` makes, without its futile grant attempt and ``Release`` lookup."""
+
+    priority = 0
+    preempt = True
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.env = env = resource._env
+        self.callbacks = []
+        self.resource = resource
+        self.proc = env._active_proc
+        self.time = now = env._now
+        self.key = (0, now, False)
+        resource.put_queue.append(self)  # a SortedQueue: sorted by key
+
+
 class _LeanRelease:
     """Release without SimPy's ``Release`` event: one event less per case and level, and one
     more when the place goes to a waiting case; grant a free place without a ``Request``
@@ -309,10 +326,18 @@ class RosteredResource(LeanPriorityResource):
         self._wake_pending = False
 
     def claim(self):  # type: ignore[no-untyped-def]
-        """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity."""
-        if self.put_queue or len(self.users) >= self.profile.count_at(self._env._now):
-            return self.request()
-        return _GrantedPriority(self)
+        """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity;
+        with none free, the request queues as ``request()`` would leave it (and arms the
+        wake-up at the next change of shift as :meth:`_do_put` does), without its grant attempt."""
+        now = self._env._now
+        on_duty = self.profile.count_at(now)
+        if len(self.users) < on_duty:
+            return self.request() if self.put_queue else _GrantedPriority(self)
+        req = _WaitingPriority(self)
+        if on_duty < self.capacity and not self._wake_pending:
+            self._wake_pending = True
+            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+        return req
 
     def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
         now = self._env.now
