@@ -267,11 +267,23 @@ class Metrics:
         frac = (rank - below) / max(self.hist[b], 1)
         return 10 ** (HIST_LO + (b + frac) / HIST_PER_DECADE)
 
+    def open_case(self, now: float) -> None:
+        """A case opens at ``now`` (counted or not): the backlog's days before it first."""
+        if now >= self.sample_at:
+            self.sample_backlog(now)
+        self.open_now += 1
+
+    def close_case(self, now: float) -> None:
+        """A case closes at ``now`` (settled or unresolved): the backlog's days before it first."""
+        if now >= self.sample_at:
+            self.sample_backlog(now)
+        self.open_now -= 1
+
     def sample_backlog(self, now: float) -> None:
         """Put the open count into ``backlog`` for each whole day up to ``now`` not in it yet.
 
-        The case process calls this just before it changes ``open_now`` at or after
-        ``sample_at``, and the run once at its end, so the daily series costs no event: each
+        Called just before ``open_now`` changes at or after ``sample_at`` (``open_case``,
+        ``close_case``), and once at the run's end, so the daily series costs no event: each
         day gets the count left by the changes before it, as a sample taken at that instant
         would (a change at a whole day's very instant comes after that day's sample, as it
         did when the sample was an event scheduled a day ahead).

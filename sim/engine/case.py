@@ -6,6 +6,10 @@ probability for its severity, or passed to the parent unit. A level's deadline r
 case's arrival at that level: if it passes while the case waits or is being handled, the
 case is escalated at that moment. Leaving the top level unsettled means leaving the system
 unresolved (hotline, lawsuit), which is recorded like a settlement, never dropped.
+
+It runs as a :class:`~sim.engine.simpy_patches.CaseProcess`: delays are yielded as hours
+(floats), a handler is asked for with ``claim()`` and a deadline is waited for with
+``wake_after`` (all in ``simpy_patches``, every change to SimPy in one place).
 """
 
 from __future__ import annotations
@@ -42,9 +46,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     if not again:
         if counted:
             met.arrive(cid, t0, sev)
-        if env._now >= met.sample_at:  # a whole day has passed since the open count last changed
-            met.sample_backlog(env._now)
-        met.open_now += 1
+        met.open_case(env._now)
     rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
     busy_time = met.busy_time
@@ -166,9 +168,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:
                 yield m.report_back
-            if env._now >= met.sample_at:
-                met.sample_backlog(env._now)
-            met.open_now -= 1
+            met.close_case(env._now)
             if counted:
                 met.record_settlement(cid, li, env._now, li <= m.ceiling_index[sev])
             if m.cases is not None:
@@ -187,9 +187,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if settler is not None:
             yield from close_by(m, cid, t0, sev, len(levels) - 1, settler, counted)
             return
-    if env._now >= met.sample_at:
-        met.sample_backlog(env._now)
-    met.open_now -= 1
+    met.close_case(env._now)
     if counted:
         met.record_unresolved(cid)
     if m.cases is not None:
@@ -215,9 +213,7 @@ def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settl
     if m.report_back:
         yield m.report_back
     met = m.metrics
-    if m.env._now >= met.sample_at:
-        met.sample_backlog(m.env._now)
-    met.open_now -= 1
+    met.close_case(m.env._now)
     if counted:
         met.record_settlement(cid, settler.slot, m.env._now, li <= m.ceiling_index[sev])
     if m.cases is not None:
