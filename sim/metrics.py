@@ -137,6 +137,7 @@ class Metrics:
     hist: list[int] = field(default_factory=lambda: [0] * (HIST_BINS + 1))  # a list: += on numpy is slow
     zero_settles: int = 0
     backlog: list[int] = field(default_factory=list)  # open cases at each whole day
+    sample_at: float = 0.0  # hours: the next whole day (up to the horizon) whose open count is not yet in backlog
     open_since: dict[int, tuple[float, int]] = field(default_factory=dict)
     due: list[int] = field(default_factory=list)  # per severity: closed cases whose target date is before the horizon
     met: list[int] = field(default_factory=list)  # per severity: of those, settled within the target
@@ -180,7 +181,7 @@ class Metrics:
             self.zero_settles += 1
         else:
             b = int((math.log10(days) - HIST_LO) * HIST_PER_DECADE)
-            self.hist[min(max(b, 0), HIST_BINS)] += 1
+            self.hist[0 if b < 0 else (b if b < HIST_BINS else HIST_BINS)] += 1
 
     def record_unresolved(self, cid: int) -> None:
         """A counted case leaves the top level unsettled: a missed target if one applies."""
@@ -266,7 +267,42 @@ class Metrics:
         frac = (rank - below) / max(self.hist[b], 1)
         return 10 ** (HIST_LO + (b + frac) / HIST_PER_DECADE)
 
+    def open_case(self, now: float) -> None:
+        """A case opens at ``now`` (counted or not): the backlog's days before it first."""
+        if now >= self.sample_at:
+            self.sample_backlog(now)
+        self.open_now += 1
+
+    def close_case(self, now: float) -> None:
+        """A case closes at ``now`` (settled or unresolved): the backlog's days before it first."""
+        if now >= self.sample_at:
+            self.sample_backlog(now)
+        self.open_now -= 1
+
+    def sample_backlog(self, now: float) -> None:
+        """Put the open count into ``backlog`` for each whole day up to ``now`` not in it yet.
+
+        Called just before ``open_now`` changes at or after ``sample_at`` (``open_case``,
+        ``close_case``), and once at the run's end, so the daily series costs no event: each
+        day gets the count left by the changes before it, as a sample taken at that instant
+        would (a change at a whole day's very instant comes after that day's sample, as it
+        did when the sample was an event scheduled a day ahead).
+        """
+        backlog, horizon = self.backlog, self.horizon
+        limit = now if now < horizon else horizon
+        last = int(limit // 24.0)  # the last whole day at or before limit (d * 24.0 is exact)
+        if (last + 1) * 24.0 <= limit:
+            last += 1
+        elif last * 24.0 > limit:
+            last -= 1
+        if last >= len(backlog):
+            backlog.extend([self.open_now] * (last + 1 - len(backlog)))
+        t = len(backlog) * 24.0
+        self.sample_at = t if t <= horizon else math.inf
+
     def finish(self, now: float) -> None:
+        """The run ended at ``now``: the backlog up to and including that instant, busy areas up to it."""
+        self.sample_backlog(now)
         for bt in self.busy_time:
             bt.advance(now)
 

@@ -4,9 +4,9 @@ the engine's event-saving shortcuts change no result.
 * The plain-SimPy ladder of ``benchmarks/plain_simpy_ladder.py`` and ``sim`` on
   ``tests/scenarios/ladder.yaml`` are the same network, so their mean times in system must
   agree within a confidence interval of the difference.
-* ``sim.engine.simpy_patches`` skips Release events nobody waits for, replaces off-duty
-  blocker requests with :class:`RosteredResource`, and runs cases as ``CaseProcess``
-  (no start and end events); run with SimPy's stock resources, blockers and processes
+* ``sim.engine.simpy_patches`` skips Release events nobody waits for, grants a free handler
+  without a Request event, replaces off-duty blocker requests with :class:`RosteredResource`,
+  and runs cases as ``CaseProcess`` (no start and end events); run with SimPy's stock resources, blockers and processes
   instead, Fangxing and the ladder must give identical numbers, with fewer events.
 * ``WeeklyProfile.on_duty_hours`` sums its terms vectorised; it must equal the plain loop.
 """
@@ -63,6 +63,7 @@ def _stock_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, war
         env.process(_blocker_roster(env, resources, profile))
     for r in resources:
         r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)
+        r.claim = r.request  # the case process's grant: here always a Request event
     return resources
 
 
@@ -90,6 +91,22 @@ def _blocker_roster(env: simpy.Environment, resources: list[simpy.PriorityResour
         t = profile.next_change(t)
 
 
+def _with_timeouts(env: simpy.Environment, gen):
+    """The generator as a stock SimPy process can run it: each delay it yields as a number
+    (which ``CaseProcess`` schedules without a ``Timeout`` object) becomes ``env.timeout``."""
+    value, error = None, None
+    while True:
+        try:
+            event = gen.send(value) if error is None else gen.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        try:
+            value = yield env.timeout(event) if isinstance(event, float) else event
+        except BaseException as exc:  # a failed event: the case's generator sees it, as under CaseProcess
+            error = exc
+
+
 def _run_counting(scenario, days: float):
     m = Model(scenario, 5, 1, horizon_days=days, record_cases=True)
     env, step, count = m.env, m.env.step, [0]
@@ -115,7 +132,7 @@ def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyP
     days = 100.0 if path == FANGXING else 40.0
     lean, lean_events = _run_counting(sc, days)
     monkeypatch.setattr(model_mod, "make_resources", _stock_resources)
-    monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(gen))
+    monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(_with_timeouts(env, gen)))
     stock, stock_events = _run_counting(sc, days)
     assert lean.metrics.keys() == stock.metrics.keys()
     for k, v in stock.metrics.items():

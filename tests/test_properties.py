@@ -149,7 +149,7 @@ def traced_run(sc) -> tuple[Any, dict[int, list[tuple[int, int]]], dict[int, int
     model = Model(sc, sc.seed, 0, record_cases=True)
     for li, lv in enumerate(model.levels):
         for u, res in enumerate(lv.resources):
-            res.request = _wrap(model, res.request, li, u, owner, paths)
+            res.claim = _wrap(model, res.claim, li, u, owner, paths)  # what a case asks a level's staff with
     with mock.patch.object(model_module, "case_process", spy):
         record = model.run()
     return record, paths, entry, model

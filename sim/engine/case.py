@@ -6,6 +6,10 @@ probability for its severity, or passed to the parent unit. A level's deadline r
 case's arrival at that level: if it passes while the case waits or is being handled, the
 case is escalated at that moment. Leaving the top level unsettled means leaving the system
 unresolved (hotline, lawsuit), which is recorded like a settlement, never dropped.
+
+It runs as a :class:`~sim.engine.simpy_patches.CaseProcess`: delays are yielded as hours
+(floats), a handler is asked for with ``claim()`` and a deadline is waited for with
+``wake_after`` (all in ``simpy_patches``, every change to SimPy in one place).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 import simpy
+
+from .simpy_patches import disarm, wake_after
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mechanisms.base import Settler
@@ -40,24 +46,21 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     if not again:
         if counted:
             met.arrive(cid, t0, sev)
-        met.open_now += 1
+        met.open_case(env._now)
     rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
+    busy_time = met.busy_time
     levels = m.levels
     trace = m.visits  # None unless case rows are recorded: then one row per level or mechanism visited
     nan = float("nan")
     for li in range(start, len(levels)):
         lv = levels[li]
         hooks = lv.hooks
-        arrive = env.now
+        arrive = env._now
         if hooks is not None and hooks.before:
             desk = hooks.pick_before(sev, cat)
             if desk is not None:  # a pool or partner takes the case instead of the level's staff
-                settled = yield from desk.visit(sev, counted)
-                if trace is not None:
-                    m.trace_settler(cid, desk, arrive, settled)
-                if settled:
-                    yield from close_by(m, cid, t0, sev, li, desk, counted)
+                if (yield from settler_visit(m, cid, t0, sev, li, desk, counted)):
                     return
                 if counted:
                     escalated[FAILED][li] += 1
@@ -70,7 +73,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             queued = len(res.queue)
             if not above:
                 dur = rule.handling(dur, queued)
-        req = res.request() if lv.ranks is None else res.request(*lv.ranks[sev])  # ranks: other duties by severity
+        # granted without an event when a handler is free and nobody waits; ranks: other duties by severity
+        req = res.claim() if lv.ranks is None else res.request(*lv.ranks[sev])
         if lv.respond is not None and not (yield from lv.respond(li, req, counted,
                                                                  lv.profile if lv.closed_hours else None)):
             if trace is not None:
@@ -78,57 +82,63 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             continue  # late hand-over sent on up (closed loop)
         deadline = lv.deadline
         if deadline is None:
-            yield req
+            if req.callbacks is not None:  # not granted at once: wait for a handler
+                yield req
         else:
             deadline += arrive
-            if not req.triggered:
-                yield req | env.timeout(deadline - env.now)
-                if not req.triggered:
+            if not req.triggered:  # wait for a handler or the deadline, whichever comes first
+                alarm = wake_after(env, deadline - env._now)
+                yield req
+                if req.triggered:
+                    disarm(alarm)  # granted first
+                    if req.callbacks is not None:  # granted at the instant the alarm woke the case: one resume only
+                        req.callbacks.remove(env._active_proc._resume)
+                else:
                     req.cancel()
                     if counted:
                         escalated[DEADLINE][li] += 1
                     if trace is not None:
                         m.trace_visit(cid, lv.name, arrive, nan, nan, DEADLINE)
                     continue
-            else:
+            elif req.callbacks is not None:
                 yield req
-        now = granted = env.now
+        now = granted = env._now
         if lv.closed_hours:
             opens = lv.profile.next_on_duty(now)
             if opens > now:
                 if deadline is not None and opens >= deadline:
-                    yield env.timeout(deadline - now)
+                    yield deadline - now
                     res.release(req)
                     if counted:
                         escalated[DEADLINE][li] += 1
                     if trace is not None:
-                        m.trace_visit(cid, lv.name, arrive, nan, env.now - granted, DEADLINE)
+                        m.trace_visit(cid, lv.name, arrive, nan, env._now - granted, DEADLINE)
                     continue
-                yield env.timeout(opens - now)
+                yield opens - now
                 now = opens
         if counted:
             met.wait_sum[li] += now - arrive
             met.wait_n[li] += 1
-        busy = met.busy_time[li]
+        busy = busy_time[li]
         busy.start(now)
         off = res.off_duty  # None unless the head-count changes over the week
         if off is not None:
             off.start(now)
         if deadline is not None and now + dur > deadline:
-            yield env.timeout(deadline - now)
-            busy.end(env.now)
+            yield deadline - now
+            busy.end(env._now)
             if off is not None:
-                off.end(env.now)
+                off.end(env._now)
             res.release(req)
             if counted:
                 escalated[DEADLINE][li] += 1
             if trace is not None:
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
             continue
-        yield env.timeout(dur)
-        busy.end(env.now)
+        yield dur
+        busy.end(env._now)
         if off is not None:
-            off.end(env.now)
+            off.end(env._now)
         res.release(req)
         if lv.sittings is not None and not above:  # further sittings with days between
             if not (yield from lv.sittings.more(res, busy, sev, deadline, lv.profile if lv.closed_hours else None)):
@@ -139,29 +149,29 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 continue
         if lv.follow_up is not None and not above:
             follow = lv.follow_up.next(sev)
-            if deadline is not None and env.now + follow > deadline:
-                yield env.timeout(deadline - env.now)
+            if deadline is not None and env._now + follow > deadline:
+                yield deadline - env._now
                 if counted:
                     escalated[DEADLINE][li] += 1
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, DEADLINE)
                 continue
-            yield env.timeout(follow)
-        if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env.now - t0, queued)):
+            yield follow
+        if not above and out[li] < (lv.settle[sev] if rule is None else rule.chance(lv.settle[sev], env._now - t0, queued)):
             if m.reopen is not None and not again and (back := m.reopen(li, counted)) is not None:
                 if trace is not None:
                     m.trace_visit(cid, lv.name, arrive, now, now - granted, "reopened")
                 hours, to, fresh = back
-                yield env.timeout(hours)  # the agreement fails: the same case comes back
+                yield hours  # the agreement fails: the same case comes back
                 yield from case_process(m, cid, t0, building, sev, cat, hand, tri, fresh, to, again=True)
                 return
             if trace is not None:
                 m.trace_visit(cid, lv.name, arrive, now, now - granted, "settled")
             if m.report_back:
-                yield env.timeout(m.report_back)
-            met.open_now -= 1
+                yield m.report_back
+            met.close_case(env._now)
             if counted:
-                met.record_settlement(cid, li, env.now, li <= m.ceiling_index[sev])
+                met.record_settlement(cid, li, env._now, li <= m.ceiling_index[sev])
             if m.cases is not None:
                 m.close_record(cid, li, "settled")
             return
@@ -169,14 +179,8 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
             m.trace_visit(cid, lv.name, arrive, now, now - granted, CEILING if above else FAILED)
         if hooks is not None and hooks.after:
             mech = hooks.pick_after(sev, cat)
-            if mech is not None:
-                referred = env.now
-                settled = yield from mech.visit(sev, counted)
-                if trace is not None:
-                    m.trace_settler(cid, mech, referred, settled)
-                if settled:
-                    yield from close_by(m, cid, t0, sev, li, mech, counted)
-                    return
+            if mech is not None and (yield from settler_visit(m, cid, t0, sev, li, mech, counted)):
+                return
         if counted:
             escalated[CEILING if above else FAILED][li] += 1
     if m.exit is not None:  # court link: court, petition or abandoned; a judge's studio may settle
@@ -184,20 +188,34 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         if settler is not None:
             yield from close_by(m, cid, t0, sev, len(levels) - 1, settler, counted)
             return
-    met.open_now -= 1
+    met.close_case(env._now)
     if counted:
         met.record_unresolved(cid)
     if m.cases is not None:
         m.close_record(cid, len(m.levels) - 1, "unresolved")
 
 
+def settler_visit(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler",
+                  counted: bool) -> Iterator[simpy.Event]:
+    """A visit to a meeting, pool or partner beside level ``li`` (instead of its staff, or after
+    they fail): traced when case rows are kept, and the case closed if it settles there.
+    Returns whether it settled."""
+    arrive = m.env._now
+    settled = yield from settler.visit(sev, counted)
+    if m.visits is not None:
+        m.trace_settler(cid, settler, arrive, settled)
+    if settled:
+        yield from close_by(m, cid, t0, sev, li, settler, counted)
+    return settled
+
+
 def close_by(m: "Model", cid: int, t0: float, sev: int, li: int, settler: "Settler", counted: bool) -> Iterator[simpy.Event]:
     """Close a case settled by a mechanism sitting at level ``li`` (after any report-back time)."""
     if m.report_back:
-        yield m.env.timeout(m.report_back)
+        yield m.report_back
     met = m.metrics
-    met.open_now -= 1
+    met.close_case(m.env._now)
     if counted:
-        met.record_settlement(cid, settler.slot, m.env.now, li <= m.ceiling_index[sev])
+        met.record_settlement(cid, settler.slot, m.env._now, li <= m.ceiling_index[sev])
     if m.cases is not None:
         m.close_record_at(cid, settler.label, "settled")

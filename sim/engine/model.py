@@ -14,6 +14,7 @@ after the levels, so ``settled_share.<level>``, ``settled_share.<settler>`` and
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -132,40 +133,25 @@ class Model:
                 block = transform(block)
             entry = assign(block) if assign is not None else block.start
             delay = block.delay
+            building, severity, category = block.building, block.severity, block.category
+            handling, triage, outcome = block.handling, block.triage, block.outcome
             for k, t in enumerate(block.times):
-                yield env.timeout(t - env.now)
+                yield t - env._now  # a delay: arrivals run as a CaseProcess too
                 if m.open_now >= limit:
                     self._unstable()
                     return
                 if self.cases is not None:
-                    self.cases[cid] = [cid, t / 24.0, block.building[k], self.scenario.severities[block.severity[k]],
-                                       self.scenario.categories[block.category[k]]]
-                proc = case_process(self, cid, t if delay is None else t + delay[k], block.building[k],
-                                    block.severity[k], block.category[k], block.handling[k], block.triage[k],
-                                    block.outcome[k], entry[k] if entry is not None else 0)
+                    self.cases[cid] = [cid, t / 24.0, building[k], self.scenario.severities[severity[k]],
+                                       self.scenario.categories[category[k]]]
+                proc = case_process(self, cid, t if delay is None else t + delay[k], building[k], severity[k],
+                                    category[k], handling[k], triage[k], outcome[k], entry[k] if entry is not None else 0)
                 CaseProcess(env, proc if delay is None else self._known_after(delay[k], proc))
                 cid += 1
 
     def _known_after(self, hours: float, proc: Iterator[simpy.Event]) -> Iterator[simpy.Event]:
         """A case that exists ``hours`` before anyone reports it (detection)."""
-        yield self.env.timeout(hours)
+        yield hours
         yield from proc
-
-    def _daily(self) -> Iterator[simpy.Event]:
-        """Sample the open cases at every whole day. After day 0 a bare timeout with a callback
-        re-arms itself: the same events as a process loop, without a generator resume per day."""
-        self._day = 0
-        self._tick(None)
-        return
-        yield  # a generator, started with env.process like the other processes
-
-    def _tick(self, _event: simpy.Event | None) -> None:
-        if self._day * 24.0 > self.horizon:
-            return
-        m = self.metrics
-        m.backlog.append(m.open_now)
-        self._day += 1
-        self.env.timeout(24.0).callbacks.append(self._tick)
 
     def _until_horizon(self) -> Iterator[simpy.Event]:
         yield self.env.timeout(self.horizon)
@@ -240,12 +226,18 @@ class Model:
     # ---- run
     def run(self) -> ReplicationRecord:
         env = self.env
-        env.process(self._arrivals())
+        CaseProcess(env, self._arrivals())  # its first step now: the first arrival is after time 0
         for i, source in enumerate(self.sources):  # collective cases: ids from 10^9 (i + 1)
-            env.process(self._arrivals(source, (i + 1) * 1_000_000_000))
-        env.process(self._daily())
+            CaseProcess(env, self._arrivals(source, (i + 1) * 1_000_000_000))
         env.process(self._until_horizon())
-        env.run(until=self.stop)
+        # Everything built so far (the model, the hierarchy, the imported modules) lives through
+        # the run: kept out of the collector's full passes while cases allocate (a full pass over
+        # a million-household district's objects cost about a tenth of its run), then put back.
+        gc.freeze()
+        try:
+            env.run(until=self.stop)
+        finally:
+            gc.unfreeze()
         end = env.now
         self.metrics.finish(end)
         summary = self._summary(end)

@@ -11,16 +11,32 @@ What each patch changes (nothing else differs from stock SimPy):
   waiting for it, is marked processed without being scheduled (stock: always an event).
   Cases arrive at continuous random times, so nothing else happens at the instant a case
   starts, and nothing waits for a case to end: the order of every other event is unchanged.
-* :class:`LeanResource`, :class:`LeanPriorityResource`, :class:`LeanPreemptiveResource` (``_LeanRelease``) - ``release``
-  frees the slot without scheduling a ``Release`` event when the queue is empty (stock:
-  always an event, which then does nothing). With a queue the stock path is kept, so who
-  gets a slot, and when, is unchanged. The release returns None then: never yield it.
+  It may yield a delay as a float: scheduled with the key ``env.timeout(delay)`` would get,
+  through one reused wake-up object instead of a ``Timeout`` (the arrivals run as one too).
+* :class:`LeanResource`, :class:`LeanPriorityResource`, :class:`LeanPreemptiveResource` (``_LeanRelease``):
+  ``claim`` (what the case process asks with) grants a free place nobody waits for without
+  a ``Request`` event: stock SimPy grants it at once too and schedules the event only to
+  resume the process at the same instant, so the case goes on where it was. With every place
+  taken, a FIFO resource queues a :class:`_Waiting` request without SimPy's futile grant
+  attempt. ``release`` frees the place without a ``Release`` event and, if someone waits,
+  hands it on at once (stock: the ``Release`` event does that when processed, at the same
+  instant); the waiting request's own event still resumes its case. The release returns
+  None: never yield it.
+* :func:`wake_after` - a request with a deadline is waited for with an alarm beside it
+  instead of ``req | env.timeout(...)``: no ``Condition``; the alarm takes the timeout's place
+  in the heap and wakes the case where the condition's event would.
 * :class:`LeanPreemptiveResource` - a dispute pre-empts only a :class:`TaskRequest` (a task
   of other duties; stock: any holder ranked below it), the latest-ranked one as in stock SimPy.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
   granted only while fewer cases are in hand than staff on duty, and waiting requests are
   woken once at the next change of shift (stock equivalent: off-duty blocker requests at
   high priority, two events per unit and change of shift). Nobody is pre-empted.
+
+Skipping an event that would only have resumed a process at the same instant changes the
+order only against another event at exactly that instant, scheduled in between; with
+continuous random times that does not happen in any scenario of the project (the golden
+results are unchanged), but two cases tied to the same instant by fixed times may be served
+in another, still first-come-first-served, order.
 
 ``tests/test_benchmark_smoke.py`` runs scenarios with stock SimPy resources, blocker rosters
 and processes in place of these and requires identical results with fewer events;
@@ -29,10 +45,11 @@ and processes in place of these and requires identical results with fewer events
 
 from __future__ import annotations
 
+from heapq import heapify, heappush
 from typing import Any
 
 import simpy
-from simpy.events import Event, ProcessGenerator
+from simpy.events import NORMAL, Event, ProcessGenerator
 
 from ..rosters import WeeklyProfile
 
@@ -50,8 +67,78 @@ class _Start:
 _START = _Start()
 
 
+class _Wake:
+    """What ``Environment.step`` needs of an event to resume a process after a delay it
+    yielded as a number: one per process, reused for every delay (no ``Timeout`` object)."""
+
+    __slots__ = ("callbacks", "resume")
+    _ok = True
+    _value = None
+
+    def __init__(self, resume: list[Any]):
+        self.callbacks: list[Any] | None = None
+        self.resume = resume
+
+
+class _Alarm:
+    """An event-like wake-up in the heap (see :func:`wake_after`): when it goes off it
+    schedules itself once more at the same instant, as a timeout's ``Condition`` would."""
+
+    __slots__ = ("callbacks", "resume", "env")
+    _ok = True
+    _value = None
+
+    def __init__(self, env: simpy.Environment, resume: Any):
+        self.callbacks: list[Any] | None = [self._go_off]
+        self.resume = resume
+        self.env = env
+
+    def _go_off(self, _event: Any) -> None:
+        env = self.env
+        self.callbacks = [self.resume]
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+
+
+def wake_after(env: simpy.Environment, delay: float) -> _Alarm:
+    """Resume the active process after ``delay`` hours unless disarmed first.
+
+    For a process that then waits for something else too (a request with a deadline):
+    ``yield req`` after this resumes it at whichever comes first, without the ``Condition``
+    of ``req | env.timeout(delay)``. The alarm goes off where that timeout would (same key)
+    and resumes the process where the condition's event would (scheduled then, at the same
+    instant); a granted request resumes it at once (stock: through the condition's event,
+    at the same instant). Once resumed by the request, :func:`disarm` the alarm.
+    """
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    alarm = _Alarm(env, env._active_proc._resume)  # type: ignore[union-attr]
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), alarm))  # type: ignore[attr-defined]
+    return alarm
+
+
+DEAD_ALARMS_KEPT = 256  # dead alarms in the heap before it is swept (and at most half of it)
+
+
+def disarm(alarm: _Alarm) -> None:
+    """The alarm will do nothing (stock: the timeout of a decided condition, which still
+    goes off). Dead alarms are swept out of the heap once they are many and at least half
+    of it: the others keep their keys, so they are processed in the same order."""
+    if alarm.callbacks is None:  # it went off already (a tie at the alarm's instant)
+        return
+    alarm.callbacks = []
+    env = alarm.env
+    dead = env.__dict__.get("_dead_alarms", 0) + 1
+    queue = env._queue  # type: ignore[attr-defined]
+    if dead > DEAD_ALARMS_KEPT and 2 * dead > len(queue):
+        queue[:] = [e for e in queue if not (e[3].__class__ is _Alarm and e[3].callbacks == [])]
+        heapify(queue)
+        dead = 0
+    env._dead_alarms = dead  # type: ignore[attr-defined]
+
+
 class CaseProcess(simpy.Process):
-    """A process started at once, whose end is an event only if someone waits for it."""
+    """A process started at once, whose end is an event only if someone waits for it, and
+    which may yield a delay in hours as a float instead of ``env.timeout(delay)``."""
 
     def __init__(self, env: simpy.Environment, generator: ProcessGenerator):  # noqa: D107 - see class
         if not hasattr(generator, "throw"):
@@ -59,12 +146,14 @@ class CaseProcess(simpy.Process):
         self.env = env
         self.callbacks: list[Any] = []
         self._generator = generator
+        self._wake = _Wake([self._resume])
         active = env._active_proc  # the arrivals process, active while it starts the case
         self._resume(_START)  # type: ignore[arg-type]
         env._active_proc = active
 
     def _resume(self, event: Event) -> None:
-        self.env._active_proc = self
+        env = self.env
+        env._active_proc = self
         while True:
             try:
                 if event._ok:
@@ -76,19 +165,27 @@ class CaseProcess(simpy.Process):
                     event = self._generator.throw(exc)
             except StopIteration as e:
                 event = None  # type: ignore[assignment]
+                self._wake = None  # its callback refers back to this process: no cycle left for the collector
                 self._ok = True
                 self._value = e.args[0] if len(e.args) else None
                 if self.callbacks:
-                    self.env.schedule(self)
+                    env.schedule(self)
                 else:  # nobody waits: processed without an event (a later waiter resumes at once)
                     self.callbacks = None  # type: ignore[assignment]
                 break
             except BaseException as e:
                 event = None  # type: ignore[assignment]
+                self._wake = None
                 self._ok = False
                 e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
                 self._value = e
-                self.env.schedule(self)  # a failure is always an event: env.run raises it
+                env.schedule(self)  # a failure is always an event: env.run raises it
+                break
+            if isinstance(event, float):  # a delay: scheduled as env.timeout(delay) would be, same key
+                wake = self._wake
+                wake.callbacks = wake.resume
+                heappush(env._queue, (env._now + event, NORMAL, next(env._eid), wake))
+                event = wake  # type: ignore[assignment]
                 break
             try:
                 if event.callbacks is not None:
@@ -99,29 +196,114 @@ class CaseProcess(simpy.Process):
                     raise
                 raise RuntimeError(f'Invalid yield value "{event}"') from None
         self._target = event
-        self.env._active_proc = None
+        env._active_proc = None
 
 
 # --------------------------------------------------------------------------- resources
+class _Granted(simpy.resources.resource.Request):
+    """A request granted when made, without an event: already processed, so a process that
+    yields it goes on at once. It is released like any request (``release``, ``cancel``)."""
+
+    callbacks = None  # type: ignore[assignment] # processed
+    _ok = True
+    _value = None
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class; no Put.__init__: no event
+        self.env = env = resource._env
+        self.resource = resource
+        self.proc = env._active_proc
+        self.usage_since = env._now
+        resource.users.append(self)
+
+
+class _Waiting(simpy.resources.resource.Request):
+    """A request queued at a FIFO resource with no free place: what ``request()`` makes,
+    without its attempt to grant (no place could be free) and without the callback that
+    would look for ``Release`` events (lean resources make none)."""
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.env = env = resource._env
+        self.callbacks = []
+        self.resource = resource
+        self.proc = env._active_proc
+        resource.put_queue.append(self)
+
+
+class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
+    """A granted request at priority 0 that may pre-empt (what ``request()`` of a priority
+    resource makes), with the key a pre-empting request compares against."""
+
+    priority = 0
+    preempt = True
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.time = now = resource._env._now
+        self.key = (0, now, False)
+        _Granted.__init__(self, resource)
+
+
+class _WaitingPriority(simpy.resources.resource.PriorityRequest):
+    """A priority-0 request queued with no place on duty (:meth:`RosteredResource.claim`):
+    what ``request()`` makes, without its futile grant attempt and ``Release`` lookup."""
+
+    priority = 0
+    preempt = True
+
+    def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
+        self.env = env = resource._env
+        self.callbacks = []
+        self.resource = resource
+        self.proc = env._active_proc
+        self.time = now = env._now
+        self.key = (0, now, False)
+        resource.put_queue.append(self)  # a SortedQueue: sorted by key
+
+
 class _LeanRelease:
-    """Skip SimPy's ``Release`` event when nobody waits: one event less per case and level."""
+    """Release without SimPy's ``Release`` event: one event less per case and level, and one
+    more when the place goes to a waiting case; grant a free place without a ``Request``
+    event (``claim``)."""
+
+    _granted = _Granted
+
+    def claim(self):  # type: ignore[no-untyped-def]
+        """``request()``, but granted without an event when a place is free and nobody waits.
+
+        Stock SimPy grants such a request at once too, and schedules it only to resume the
+        requesting process at the same instant; the caller goes on without yielding instead
+        (it may still yield the request: it is processed, so that costs no event either).
+        With a queue, or no free place, this is an ordinary request.
+        """
+        if self.put_queue or len(self.users) >= self.capacity:  # type: ignore[attr-defined]
+            return self.request()  # type: ignore[attr-defined]
+        return self._granted(self)
 
     def release(self, request: simpy.resources.resource.Request):  # type: ignore[no-untyped-def]
-        if self.put_queue:  # type: ignore[attr-defined]
-            return super().release(request)  # type: ignore[misc]
+        """Free the place; if someone waits, hand it on at once (stock SimPy schedules a
+        ``Release`` event that does the same when it is processed, at the same instant)."""
         try:
             self.users.remove(request)  # type: ignore[attr-defined]
         except ValueError:
             pass
+        if self.put_queue:  # type: ignore[attr-defined]
+            self._trigger_put(None)  # type: ignore[attr-defined]
         return None
 
 
 class LeanResource(_LeanRelease, simpy.Resource):
     """A FIFO ``simpy.Resource`` whose release costs no event when nobody waits."""
 
+    def claim(self):  # type: ignore[no-untyped-def]
+        """:meth:`_LeanRelease.claim`; with every place taken, a :class:`_Waiting` request."""
+        if len(self.users) < self.capacity:
+            return self.request() if self.put_queue else _Granted(self)
+        return _Waiting(self)
+
 
 class LeanPriorityResource(_LeanRelease, simpy.PriorityResource):
     """A ``simpy.PriorityResource`` whose release costs no event when nobody waits."""
+
+    _granted = _GrantedPriority
 
 
 class TaskRequest(simpy.resources.resource.PriorityRequest):
@@ -149,6 +331,8 @@ class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
                         by=event.proc, usage_since=preempt.usage_since, resource=self))
         return simpy.Resource._do_put(self, event)
 
+    _granted = _GrantedPriority
+
 
 class RosteredResource(LeanPriorityResource):
     """Staff whose on-duty head-count follows a weekly profile, without off-duty requests.
@@ -163,6 +347,20 @@ class RosteredResource(LeanPriorityResource):
         super().__init__(env, capacity=max(profile.peak, 1))
         self.profile = profile
         self._wake_pending = False
+
+    def claim(self):  # type: ignore[no-untyped-def]
+        """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity;
+        with none free, the request queues as ``request()`` would leave it (and arms the
+        wake-up at the next change of shift as :meth:`_do_put` does), without its grant attempt."""
+        now = self._env._now
+        on_duty = self.profile.count_at(now)
+        if len(self.users) < on_duty:
+            return self.request() if self.put_queue else _GrantedPriority(self)
+        req = _WaitingPriority(self)
+        if on_duty < self.capacity and not self._wake_pending:
+            self._wake_pending = True
+            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+        return req
 
     def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
         now = self._env.now
