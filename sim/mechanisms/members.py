@@ -52,7 +52,6 @@ class MemberResource(LeanResource):
     Only made by :func:`name_members` from a LeanResource (constant or on/off roster, no pre-emption).
     """
 
-    grants_at_once = False  # every grant goes through _do_put, which names the member
     idle: list[int]  # the free members, free longest first
     last_released: int  # the member freed by the latest release
 

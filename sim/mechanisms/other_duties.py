@@ -262,8 +262,6 @@ class TaskStream:
         yield from ()
 
     def _start(self, resources: list[Any], profile: Any, staff: int) -> None:
-        from ..engine.simpy_patches import RosteredResource
-
         env = self.ctx.env
         plan = arrival_plan(self.duties, profile, staff, len(resources))
         if plan is None:
@@ -273,7 +271,6 @@ class TaskStream:
         durations = self.durations
         closed = not profile.constant
         count_at, next_change, next_on_duty = profile.count_at, profile.next_change, profile.next_on_duty
-        rostered = isinstance(resources[0], RosteredResource)
         busy = self.busy
         timeout = env.timeout
         preempt = self.preempt
@@ -339,15 +336,13 @@ class TaskStream:
                 work = durations.next(0)
                 if preempt:
                     _PreemptibleTask(env, res, profile, closed, busy, work).ask()
-                elif getattr(res, "grants_at_once", True) and not res.put_queue and \
-                        len(res.users) < (count_at(env.now) if rostered else res.capacity):
-                    token = _Held()  # the place a granted request would take, without its event
-                    res.users.append(token)
-                    run(res, res.off_duty if tracked else None, token, work)
                 else:
-                    req = res.request()
+                    req = res.claim()  # a free handler nobody waits for is taken without an event
                     off = res.off_duty if tracked else None
-                    req.callbacks.append(lambda _e: run(res, off, req, work))
+                    if req.callbacks is None:  # granted
+                        run(res, off, req, work)
+                    else:
+                        req.callbacks.append(lambda _e: run(res, off, req, work))
             schedule()
 
         def schedule() -> None:
@@ -443,13 +438,6 @@ class _PreemptibleTask:
             self.busy.end(now)
             self.start = None
         self.ask()
-
-
-class _Held:
-    """A task's place among a resource's users, taken without a request event (``member``: its
-    staff member once the unit's members are named, see :mod:`sim.mechanisms.members`)."""
-
-    __slots__ = ("member",)
 
 
 def _after_on_duty(profile: Any, t: float, hours: float) -> float:
