@@ -105,7 +105,10 @@ def test_ctrl_c_during_the_simulation_leaves_nothing(tmp_path):
     # replications start tells us when to press Ctrl-C; ten years of it take many seconds
     cmd = [sys.executable, "-m", "sim.cli", "run", LADDER, "--set", "arrivals.rate_per_household_year=2.5",
            "--max-open-cases", "10000000", "--reps", "20", "--horizon-days", "3650", "--quiet", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the child: a shell without job control starts background
+    # commands with SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()
         assert "warning: unstable: arrival rate exceeds capacity at level building" in first
