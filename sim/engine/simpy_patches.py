@@ -25,6 +25,10 @@ What each patch changes (nothing else differs from stock SimPy):
 * :func:`wake_after` - a request with a deadline is waited for with an alarm beside it
   instead of ``req | env.timeout(...)``: no ``Condition``; the alarm takes the timeout's place
   in the heap and wakes the case where the condition's event would.
+* :class:`MemberResource` - a unit's k handlers as k named members sharing one queue (sittings
+  held by the same person): a free member is named in ``_do_put``; a :class:`MemberRequest`
+  waits for its own member. Made from a :class:`LeanResource` in place, see
+  :mod:`sim.mechanisms.members`.
 * :class:`LeanPreemptiveResource` - a dispute pre-empts only a :class:`TaskRequest` (a task
   of other duties; stock: any holder ranked below it), the latest-ranked one as in stock SimPy.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
@@ -382,3 +386,52 @@ class RosteredResource(LeanPriorityResource):
             self._trigger_put(None)
             if len(self.users) == granted:
                 break
+
+
+class MemberRequest(simpy.resources.resource.Request):
+    """A request for one member of a unit (``wish``), granted only when that member is free."""
+
+    def __init__(self, resource: simpy.Resource, wish: int):
+        self.wish = wish  # set before Request.__init__, which may grant at once
+        super().__init__(resource)
+
+
+class MemberResource(LeanResource):
+    """A :class:`LeanResource` whose capacity is k named members, for sittings held by the same
+    person (:mod:`sim.mechanisms.members` names them and describes the rule).
+
+    Only made by :func:`sim.mechanisms.members.name_members` from a LeanResource (constant or
+    on/off roster, no pre-emption).
+    """
+
+    idle: list[int]  # the free members, free longest first
+    last_released: int  # the member freed by the latest release
+
+    def _do_put(self, event: simpy.resources.resource.Request) -> bool:  # type: ignore[override]
+        idle = self.idle
+        if not idle:
+            return False  # nobody free: no later request can be served either
+        wish = getattr(event, "wish", None)
+        if wish is None:
+            j = idle.pop(0)
+        elif wish in idle:
+            idle.remove(wish)
+            j = wish
+        else:
+            return True  # this member is busy; a later request may want a free one
+        event.member = j  # type: ignore[attr-defined]
+        self.users.append(event)
+        event.usage_since = self._env.now
+        event.succeed()
+        return True
+
+    def claim(self) -> simpy.resources.resource.Request:
+        """A plain request: a free member is named in :meth:`_do_put`, never taken without it."""
+        return self.request()
+
+    def release(self, request: simpy.resources.resource.Request):  # type: ignore[no-untyped-def,override]
+        j = getattr(request, "member", None)
+        if j is not None and request in self.users:
+            self.idle.append(j)
+            self.last_released = j
+        return super().release(request)

@@ -22,67 +22,17 @@ when members were freed, not on their numbers, so the results are those of membe
 the start. The member who held a case's first sitting is the one released last
 (:func:`released_member`), read right after the engine releases it.
 
-Written against SimPy 4.1.2 (pinned), like :mod:`sim.engine.simpy_patches`: it relies on
-``users``, ``put_queue``, ``_do_put`` and the release of
-:class:`~sim.engine.simpy_patches.LeanResource`. SimPy is imported here, never at the
-import of :mod:`sim.mechanisms.sittings` (scenarios load without SimPy).
+The resource and request classes, which change SimPy's own (``users``, ``put_queue``, ``_do_put``,
+release), live with the other SimPy changes in :mod:`sim.engine.simpy_patches`; this module is
+imported at run time only, never at the import of :mod:`sim.mechanisms.sittings` (scenarios
+load without SimPy).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import simpy
-from simpy.resources.resource import Request
-
-from ..engine.simpy_patches import LeanResource
-
-
-class MemberRequest(Request):
-    """A request for one member of a unit (``wish``), granted only when that member is free."""
-
-    def __init__(self, resource: simpy.Resource, wish: int):
-        self.wish = wish  # set before Request.__init__, which may grant at once
-        super().__init__(resource)
-
-
-class MemberResource(LeanResource):
-    """A :class:`LeanResource` whose capacity is k named members (see the module docstring).
-
-    Only made by :func:`name_members` from a LeanResource (constant or on/off roster, no pre-emption).
-    """
-
-    idle: list[int]  # the free members, free longest first
-    last_released: int  # the member freed by the latest release
-
-    def _do_put(self, event: Request) -> bool:  # type: ignore[override]
-        idle = self.idle
-        if not idle:
-            return False  # nobody free: no later request can be served either
-        wish = getattr(event, "wish", None)
-        if wish is None:
-            j = idle.pop(0)
-        elif wish in idle:
-            idle.remove(wish)
-            j = wish
-        else:
-            return True  # this member is busy; a later request may want a free one
-        event.member = j  # type: ignore[attr-defined]
-        self.users.append(event)
-        event.usage_since = self._env.now
-        event.succeed()
-        return True
-
-    def claim(self) -> Request:
-        """A plain request: a free member is named in :meth:`_do_put`, never taken without it."""
-        return self.request()
-
-    def release(self, request: Request):  # type: ignore[no-untyped-def,override]
-        j = getattr(request, "member", None)
-        if j is not None and request in self.users:
-            self.idle.append(j)
-            self.last_released = j
-        return super().release(request)
+from ..engine.simpy_patches import LeanResource, MemberRequest, MemberResource
 
 
 def name_members(res: Any) -> None:
