@@ -50,3 +50,16 @@ def tiny(**changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def tiny_data() -> dict[str, Any]:
     return tiny()
+
+
+def run_counting_events(model: Any) -> tuple[Any, int]:
+    """Run a ``sim.engine.model.Model`` and count the events its environment processes
+    (``env.step`` wrapped): the record and the count."""
+    env, step, count = model.env, model.env.step, [0]
+
+    def counting_step() -> None:
+        count[0] += 1
+        step()
+
+    env.step = counting_step
+    return model.run(), count[0]

@@ -23,6 +23,7 @@ import pytest
 import simpy
 from scipy import stats
 
+from conftest import run_counting_events
 from sim.engine import model as model_mod
 from sim.engine.model import Model, single_run
 from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
@@ -108,15 +109,7 @@ def _with_timeouts(env: simpy.Environment, gen):
 
 
 def _run_counting(scenario, days: float):
-    m = Model(scenario, 5, 1, horizon_days=days, record_cases=True)
-    env, step, count = m.env, m.env.step, [0]
-
-    def counting_step() -> None:
-        count[0] += 1
-        step()
-
-    env.step = counting_step  # type: ignore[method-assign]
-    return m.run(), count[0]
+    return run_counting_events(Model(scenario, 5, 1, horizon_days=days, record_cases=True))
 
 
 @pytest.mark.parametrize("path", [FANGXING, LADDER])

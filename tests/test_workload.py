@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import tiny
+from conftest import run_counting_events, tiny
 from sim.engine import single_run
 from sim.scenario import validate_data
 
@@ -146,15 +146,7 @@ def test_a_sitting_waits_for_a_handler_of_the_same_unit():
 def _events(data: dict[str, Any]) -> tuple[Any, int]:
     from sim.engine.model import Model
 
-    m = Model(validate_data(data), SEED, 0)
-    env, step, count = m.env, m.env.step, [0]
-
-    def counting_step() -> None:
-        count[0] += 1
-        step()
-
-    env.step = counting_step  # type: ignore[method-assign]
-    return m.run(), count[0]
+    return run_counting_events(Model(validate_data(data), SEED, 0))
 
 
 def test_one_sitting_costs_no_event_and_tasks_only_their_own():
