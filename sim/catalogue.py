@@ -173,7 +173,7 @@ METRICS: tuple[Metric, ...] = (
            PER_1000_RES_YEAR, 0.0, None, short="mediated/1k res/yr"),
     Metric("reached_per_1000_residents_year.<level>", "cases that reached the level {name} or above per 1,000 "
            "residents a year: closed cases that settled there or above or left the top unsettled, and open cases "
-           "passed up to it; NaN without persons_per_household",
+           "passed up to it or that entered there or above through a channel; NaN without persons_per_household",
            PER_1000_RES_YEAR, 0.0, None, short="reached {name}/1k res/yr"),
     # ---- meetings
     _count("referred.meeting.<meeting>", "cases referred to the meeting {name} after the warm-up",

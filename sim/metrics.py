@@ -133,6 +133,7 @@ class Metrics:
     wait_sum: list[float] = field(default_factory=list)
     wait_n: list[int] = field(default_factory=list)
     escalated: dict[str, list[int]] = field(default_factory=dict)
+    entered: list[int] = field(default_factory=list)  # per level: counted cases that entered there (a channel), not at the bottom
     busy_time: list["BusyTime"] = field(default_factory=list)  # per level
     hist: list[int] = field(default_factory=lambda: [0] * (HIST_BINS + 1))  # a list: += on numpy is slow
     zero_settles: int = 0
@@ -151,13 +152,16 @@ class Metrics:
         self.wait_sum = [0.0] * n
         self.wait_n = [0] * n
         self.escalated = {r: [0] * n for r in ESCALATION_REASONS}
+        self.entered = [0] * n
         self.busy_time = [BusyTime(self.warmup) for _ in range(n)]
 
     # ---- called by the case process
-    def arrive(self, cid: int, t0: float, sev: int) -> None:
-        """A counted case arrives (after the warm-up)."""
+    def arrive(self, cid: int, t0: float, sev: int, start: int = 0) -> None:
+        """A counted case arrives (after the warm-up) at level ``start`` (above 0: a channel)."""
         self.arrived += 1
         self.open_since[cid] = (t0, sev)
+        if start:
+            self.entered[start] += 1
 
     def record_settlement(self, cid: int, li: int, now: float, within_ceiling: bool) -> None:
         """A counted case settles at slot ``li`` (a level, or a mechanism's slot after the levels)."""
@@ -422,20 +426,19 @@ class Metrics:
     def reached_by_tier(self, slot_levels: list[int]) -> list[int]:
         """Per tier: counted cases that reached it or a tier above, closed or still open.
 
-        A closed case reached a tier when it settled there or above, or left the top unsettled.
-        An open case reached every tier it was passed up to: the cases passed up from the tier
-        below (``escalated_*``: failed, above the ceiling, deadline) count every case that got
-        there from below, open or closed. Every counted case reached the bottom tier. A case
-        that entered above the bottom (a reporting channel) is not passed up from below, so a
-        tier counts ``max(closed cases that reached it, cases passed up to it)``: exact for a
-        tier no case enters directly, and for one that some enter (Fangxing's and Shuangluan's
-        channels into the community) it misses only the open cases that entered there.
+        Every counted case reached the bottom tier. Above it, a case reached a tier when it was
+        passed up to it from the tier below (``escalated_*``: failed, above the ceiling,
+        deadline; open or closed) or entered there or higher (a reporting channel: exact for
+        open cases that entered above the bottom too). A closed case that settled there or
+        above, or left the top unsettled, reached it as well: a tier counts the larger of the
+        two tallies, and never more than the arrivals (a re-opened case passed up twice).
         """
         n_levels = len(self.levels)
         by_tier = self.settled_by_tier(slot_levels)
         closed_reached = [sum(by_tier[i:]) + self.unresolved for i in range(n_levels)]
         up = [sum(self.escalated[r][li] for r in ESCALATION_REASONS) for li in range(n_levels)]
-        reached = [self.arrived] + [max(closed_reached[i], up[i - 1]) for i in range(1, n_levels)]
+        entered_above = [sum(self.entered[i:]) for i in range(n_levels)]
+        reached = [self.arrived] + [max(closed_reached[i], up[i - 1] + entered_above[i]) for i in range(1, n_levels)]
         return [min(r, self.arrived) for r in reached]  # a re-opened case passed up twice counts once at most
 
 

@@ -254,3 +254,32 @@ def test_structural_targets_read_the_scenario() -> None:
     m = {"cases_settled": 90.0, "cases_unresolved": 10.0, "cases.pool.a": 20.0, "cases.pool.b": 5.0,
          "settled_share.pool.a": 0.15, "settled_share.pool.b": 0.05}
     assert rep_value(m, "settled_share_of_taken.pool") == pytest.approx(20.0 / 25.0)
+
+
+def test_reached_counts_open_cases_that_entered_through_a_channel() -> None:
+    """Every case enters at the community through a channel and stays open there: all reached it.
+
+    Counting only cases passed up from below (the previous rule) gave 0 here."""
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml", STUCK + [
+        "channels={qr: {share: 1.0, enters_at: community}}"])
+    m = single_run(sc, sc.seed, 0, horizon_days=20).metrics
+    assert m["cases_settled"] == 0 and m["cases_unresolved"] == 0 and m["cases_arrived"] > 100
+    assert m["escalated_failed.building"] == m["escalated_failed.grid"] == 0
+    per_case = 1000.0 / (sc.households * 2) / ((20 - sc.warmup_days) / 365.0)
+    for tier in ("building", "grid", "community"):
+        assert m[f"reached_per_1000_residents_year.{tier}"] == pytest.approx(m["cases_arrived"] * per_case)
+
+
+def test_reached_adds_channel_entries_to_cases_passed_up() -> None:
+    """Half enter at the grid: the community counts the grid's passed-up cases, the grid both streams."""
+    sc = load_scenario(ROOT / "tests" / "scenarios" / "ladder.yaml", STUCK + [
+        "channels={wechat: {share: 0.5, enters_at: grid}}"])
+    m = single_run(sc, sc.seed, 0, horizon_days=20).metrics
+    per_case = 1000.0 / (sc.households * 2) / ((20 - sc.warmup_days) / 365.0)
+    assert m["cases_settled"] == 0 and 0 < m["escalated_failed.building"] < m["cases_arrived"]
+    # every case reaches the grid, passed up from a building or entered there, but for those
+    # still in a building's hands at the end (an hour's handling: a few)
+    grid = m["reached_per_1000_residents_year.grid"] / per_case
+    assert m["cases_arrived"] - 5 <= round(grid) <= m["cases_arrived"]
+    assert round(grid) - m["escalated_failed.building"] > 0.4 * m["cases_arrived"]  # the channel's half
+    assert m["reached_per_1000_residents_year.community"] == pytest.approx(m["escalated_failed.grid"] * per_case)

@@ -45,7 +45,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     counted = t0 >= m.warmup
     if not again:
         if counted:
-            met.arrive(cid, t0, sev)
+            met.arrive(cid, t0, sev, start)
         met.open_case(env._now)
     rules = m.outcome_rules  # None unless some level's outcome depends on time or load
     escalated = met.escalated
