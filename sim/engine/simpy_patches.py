@@ -246,7 +246,7 @@ class _GrantedPriority(_Granted, simpy.resources.resource.PriorityRequest):
         _Granted.__init__(self, resource)
 
 
-class _WaitingPriority(simpy.resources.resource.PriorityRequest):
+class _WaitingPriority(_Waiting, simpy.resources.resource.PriorityRequest):
     """A priority-0 request queued with no place on duty (:meth:`RosteredResource.claim`):
     what ``request()`` makes, without its futile grant attempt and ``Release`` lookup."""
 
@@ -254,13 +254,9 @@ class _WaitingPriority(simpy.resources.resource.PriorityRequest):
     preempt = True
 
     def __init__(self, resource: simpy.Resource):  # noqa: D107 - see class
-        self.env = env = resource._env
-        self.callbacks = []
-        self.resource = resource
-        self.proc = env._active_proc
-        self.time = now = env._now
-        self.key = (0, now, False)
-        resource.put_queue.append(self)  # a SortedQueue: sorted by key
+        self.time = now = resource._env._now
+        self.key = (0, now, False)  # before it joins the queue, a SortedQueue sorted by key
+        _Waiting.__init__(self, resource)
 
 
 class _LeanRelease:
@@ -318,6 +314,20 @@ class TaskRequest(simpy.resources.resource.PriorityRequest):
         super().__init__(resource, 1, False)
 
 
+class _GrantedTask(_Granted, TaskRequest):
+    """A task's request granted when made, without an event; ``proc`` is what stands for the
+    task's process (what a pre-empting dispute interrupts)."""
+
+    priority = 1
+    preempt = False
+
+    def __init__(self, resource: simpy.Resource, proc: Any):  # noqa: D107 - see class
+        self.time = now = resource._env._now
+        self.key = (1, now, True)
+        _Granted.__init__(self, resource)
+        self.proc = proc
+
+
 class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     """A ``simpy.PreemptiveResource`` whose release costs no event when nobody waits (other
     duties that a dispute pre-empts: disputes request at priority 0, or by severity 0 or 1
@@ -336,6 +346,15 @@ class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
         return simpy.Resource._do_put(self, event)
 
     _granted = _GrantedPriority
+
+    def claim_task(self, proc: Any) -> TaskRequest:
+        """A task's request for ``proc``: granted without an event when a place is free and
+        nobody waits (as :meth:`_LeanRelease.claim`), else queued below every dispute."""
+        if not self.put_queue and len(self.users) < self.capacity:
+            return _GrantedTask(self, proc)
+        req = TaskRequest(self)
+        req.proc = proc
+        return req
 
 
 class RosteredResource(LeanPriorityResource):

@@ -380,20 +380,11 @@ class _PreemptibleTask:
 
     def ask(self) -> None:
         """Queue for a handler (a task's request, below every dispute that pre-empts)."""
-        from ..engine.simpy_patches import TaskRequest
-
-        res = self.res
-        if not res.put_queue and len(res.users) < res.capacity:  # granted now: the place without the grant's event
-            self.req = req = TaskRequest.__new__(TaskRequest)
-            now = self.env.now
-            req.env, req.resource, req.proc, req.callbacks, req._ok, req._value = self.env, res, self, None, True, None
-            req.priority, req.preempt, req.time, req.key, req.usage_since = 1, False, now, (1, now, True), now
-            res.users.append(req)
+        self.req = req = self.res.claim_task(self)
+        if req.callbacks is None:  # granted now, without an event
             self._granted(None)
-            return
-        self.req = req = TaskRequest(res)
-        req.proc = self
-        self._wait(req, self._granted)
+        else:
+            self._wait(req, self._granted)
 
     def _granted(self, _e: Any) -> None:
         env = self.env
