@@ -410,7 +410,7 @@ class Metrics:
         years = (end - self.warmup) / (24.0 * 365.0)
         per_1000 = 1000.0 / residents / years if residents and years > 0 else nan
         sink.put("cases_per_1000_residents_year", float(self.arrived) * per_1000)
-        reached = self.reached_by_tier(slot_levels)
+        reached = self.reached_by_tier(by_tier)
         community = mediation_tier(self.levels)
         sink.put("mediated_per_1000_residents_year", reached[community] * per_1000 if community is not None else nan)
         for li, name in enumerate(self.levels):
@@ -423,8 +423,9 @@ class Metrics:
             by_tier[li] += self.settled_at[slot]
         return by_tier
 
-    def reached_by_tier(self, slot_levels: list[int]) -> list[int]:
-        """Per tier: counted cases that reached it or a tier above, closed or still open.
+    def reached_by_tier(self, by_tier: list[int]) -> list[int]:
+        """Per tier: counted cases that reached it or a tier above, closed or still open
+        (``by_tier``: :meth:`settled_by_tier`).
 
         Every counted case reached the bottom tier. Above it, a case reached a tier when it was
         passed up to it from the tier below (``escalated_*``: failed, above the ceiling,
@@ -434,7 +435,6 @@ class Metrics:
         two tallies, and never more than the arrivals (a re-opened case passed up twice).
         """
         n_levels = len(self.levels)
-        by_tier = self.settled_by_tier(slot_levels)
         closed_reached = [sum(by_tier[i:]) + self.unresolved for i in range(n_levels)]
         up = [sum(self.escalated[r][li] for r in ESCALATION_REASONS) for li in range(n_levels)]
         entered_above = [sum(self.entered[i:]) for i in range(n_levels)]
