@@ -178,10 +178,15 @@ def bench_scenario(label: str, path: Path, days: float, rounds: int, overrides: 
     out = {"days": days, "cases_per_run": med(cases), "cases_per_cpu_s": rate(cases, cpu),
            "cases_per_wall_s": rate(cases, wall), "events_per_case": ev["events_per_case"], "rounds": rounds,
            "one_day_run_cpu_s": setup_cpu}
+    say_rates(label, out)
+    return out
+
+
+def say_rates(label: str, out: dict[str, Any]) -> None:
+    """One line of a scenario's rates (as :func:`bench_scenario` and :func:`bench_linearity` report them)."""
     say(f"{label:<42} {out['cases_per_run']:>9,.0f} cases/run {out['cases_per_cpu_s']:>8,.0f} cases/CPU-s "
         f"{out['cases_per_wall_s']:>8,.0f} cases/wall-s {out['events_per_case']:6.2f} events/case  "
-        f"(a 1-day run: {setup_cpu * 1e3:.0f} ms CPU)")
-    return out
+        f"(a 1-day run: {out['one_day_run_cpu_s'] * 1e3:.0f} ms CPU)")
 
 
 LINEARITY = (  # (key, label, overrides, days in a full run, days in a quick run)
@@ -243,15 +248,11 @@ def bench_linearity(quick: bool) -> dict[str, Any]:
     for key, label, _, _, _ in LINEARITY:
         g = got[key]
         ev = sim_events(scs[key], days[key])
-        setup_cpu = setup[key]
         out[key] = {"days": days[key], "cases_per_run": med(g["cases"]), "cases_per_cpu_s": rate(g["cases"], g["cpu"]),
                     "cases_per_wall_s": rate(g["cases"], g["wall"]), "events_per_case": ev["events_per_case"],
-                    "rounds": rounds, "one_day_run_cpu_s": setup_cpu,
+                    "rounds": rounds, "one_day_run_cpu_s": setup[key],
                     "cases_per_cpu_s_by_round": [c / t for c, t in zip(g["cases"], g["cpu"])]}
-        o = out[key]
-        say(f"{label:<42} {o['cases_per_run']:>9,.0f} cases/run {o['cases_per_cpu_s']:>8,.0f} cases/CPU-s "
-            f"{o['cases_per_wall_s']:>8,.0f} cases/wall-s {o['events_per_case']:6.2f} events/case  "
-            f"(a 1-day run: {setup_cpu * 1e3:.0f} ms CPU)")
+        say_rates(label, out[key])
     medians = [out[key]["cases_per_cpu_s"] for key in keys]
     out["linearity_min_over_max"] = min(medians) / max(medians)
     out["linearity_per_round"] = per_round
