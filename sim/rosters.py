@@ -87,6 +87,22 @@ class WeeklyProfile:
         i = bisect_right(starts, t - base)
         return base + (starts[i] if i < len(starts) else HOURS_PER_WEEK)
 
+    @cached_property
+    def _rise_table(self) -> list[float]:
+        """Step starts at which more staff are on duty than in the step before (over the week's end too)."""
+        steps = self.steps
+        return [s for i, (s, c) in enumerate(steps) if c > steps[i - 1][1]]
+
+    def next_rise(self, t: float) -> float:
+        """The first step start strictly after t that brings more staff on duty than the step
+        before it (the next change if the head-count never changes)."""
+        rises = self._rise_table
+        if not rises:
+            return self.next_change(t)
+        base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
+        i = bisect_right(rises, t - base)
+        return base + rises[i] if i < len(rises) else (base + HOURS_PER_WEEK) + rises[0]
+
     def next_on_duty(self, t: float) -> float:
         """The first time >= t when staff are on duty (a table lookup: called per case and level)."""
         base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
@@ -95,28 +111,42 @@ class WeeklyProfile:
         return t if opens is None else base + opens
 
     def on_duty_hours(self, start: float, end: float) -> float:
-        """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0)."""
+        """Staff-hours on duty between two clock times (hours from Monday 00:00 of week 0).
+
+        The sum of count x overlap over every (week, step), added one term after another in
+        week order, as a plain loop would add them (the golden results depend on the bits).
+        """
         if end <= start:
             return 0.0
         import numpy as np  # lazily: this module is imported by `sim validate`
 
         week0 = math.floor(start / HOURS_PER_WEEK)
         week1 = math.floor(end / HOURS_PER_WEEK)
-        starts = np.array([s for s, _ in self.steps])
-        ends = np.array([s for s, _ in self.steps[1:]] + [HOURS_PER_WEEK])
-        counts = np.array([float(c) for _, c in self.steps])
-        # Every (week, step) term of a block of weeks at once (a Python loop here took longer
-        # than a 100-year run's cases), added one after another in week order, exactly as a
-        # loop would: a cumulative sum carries the total on (np.sum would pair the terms).
-        # Blocks keep the arrays small enough to be reused rather than mapped afresh.
-        total = np.zeros(1)
-        for w in range(week0, week1 + 1, _WEEKS_A_BLOCK):
-            base = (np.arange(w, min(w + _WEEKS_A_BLOCK, week1 + 1)) * HOURS_PER_WEEK)[:, None]
-            a = np.maximum(start, base + starts)
-            b = np.minimum(end, base + ends)
-            terms = np.where(b > a, counts * (b - a), 0.0).ravel()
-            total = np.cumsum(np.concatenate((total, terms)))[-1:]
-        return float(total[0])
+        bounds = [s for s, _ in self.steps[1:]] + [HOURS_PER_WEEK]
+        on = [(s, e, float(c)) for (s, c), e in zip(self.steps, bounds) if c]  # adding 0.0 changes no sum
+
+        def edge(total: float, week: int) -> float:  # a week that start or end may cut
+            base = week * HOURS_PER_WEEK
+            for s, e, c in on:
+                a, b = max(start, base + s), min(end, base + e)
+                if b > a:
+                    total += c * (b - a)
+            return total
+
+        total = edge(0.0, week0)
+        if week1 > week0 + 1 and on:  # whole weeks between: every step lies inside [start, end]
+            starts = np.array([s for s, _, _ in on])
+            ends = np.array([e for _, e, _ in on])
+            counts = np.array([c for _, _, c in on])
+            # Vectorised in blocks of weeks (a Python loop here took longer than a 100-year
+            # run's cases); a cumulative sum adds the terms one after another, carrying the
+            # total on (np.sum would pair them). Blocks keep the arrays small and reused.
+            for w in range(week0 + 1, week1, _WEEKS_A_BLOCK):
+                base = (np.arange(w, min(w + _WEEKS_A_BLOCK, week1)) * HOURS_PER_WEEK)[:, None]
+                terms = (counts * ((base + ends) - (base + starts))).ravel()
+                terms[0] = total + terms[0]
+                total = float(np.cumsum(terms)[-1])
+        return edge(total, week1) if week1 > week0 else total
 
     def times(self, factor: int) -> "WeeklyProfile":
         """The head-count of ``factor`` such groups side by side (a shared queue of several units)."""
@@ -146,7 +176,7 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
             whole, frac = on_duty_split(staff if shift.staff is None else shift.staff, share)
             for day in shift.days:
                 d = WEEKDAYS.index(day) * 24.0
-                pieces.append((d + shift.start, d + shift.end, whole, frac))
+                pieces.append((d + _dyadic(shift.start), d + _dyadic(shift.end), whole, frac))  # see _dyadic
     edges = {0.0}
     spans: list[tuple[float, float, int]] = []
     for a, b, whole, frac in pieces:
@@ -170,7 +200,10 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
 
 def _dyadic(hours: float) -> float:
     """Hours rounded to 2**-30 h (3 microseconds): a step start that week * 168 + start and back
-    reproduce exactly for a century of weeks, so the clock lands on it and sees the new count."""
+    reproduce exactly for a century of weeks, so the clock lands on it and sees the new count.
+    Every shift's start and end is rounded so (a start at 9.3 h, not a dyadic number, would
+    otherwise read as the step before it in most weeks, and a wake-up there would never see
+    the staff it waits for)."""
     return round(hours * 2.0**30) / 2.0**30
 
 
@@ -227,7 +260,7 @@ class TurnoutProfile:
     """A level's head-count: its staff's weekly profile plus volunteers drawn day by day.
 
     Answers what the engine asks of a :class:`WeeklyProfile` (``peak``, ``constant``,
-    ``on_off``, ``count_at``, ``next_change``, ``next_on_duty``, ``on_duty_hours``, ``times``).
+    ``on_off``, ``count_at``, ``next_change``, ``next_rise``, ``next_on_duty``, ``on_duty_hours``, ``times``).
     """
 
     def __init__(self, base: WeeklyProfile, turnouts: tuple[DailyTurnout, ...], factor: int = 1):
@@ -250,6 +283,18 @@ class TurnoutProfile:
         nxt = min(self.base.next_change(t), *(v.shape.next_change(t) for v in self.turnouts))
         midnight = (math.floor(t / 24.0) + 1) * 24.0
         return nxt if nxt < midnight else midnight
+
+    def next_rise(self, t: float) -> float:
+        before = self.count_at(t)
+        at = first = self.next_change(t)
+        for _ in range(20_000):  # a rise comes within days unless nobody ever turns out
+            count = self.count_at(at)
+            if count > before:
+                return at
+            before = count
+            nxt = self.next_change(at)
+            at = nxt if nxt > at else self.next_change(at + 1e-6)  # a step start rounding a hair below itself
+        return first
 
     def next_on_duty(self, t: float) -> float:
         while self.count_at(t) == 0:

@@ -5,9 +5,11 @@ the engine's event-saving shortcuts change no result.
   ``tests/scenarios/ladder.yaml`` are the same network, so their mean times in system must
   agree within a confidence interval of the difference.
 * ``sim.engine.simpy_patches`` skips Release events nobody waits for, grants a free handler
-  without a Request event, replaces off-duty blocker requests with :class:`RosteredResource`,
-  and runs cases as ``CaseProcess`` (no start and end events); run with SimPy's stock resources, blockers and processes
-  instead, Fangxing and the ladder must give identical numbers, with fewer events.
+  without a Request event, replaces off-duty blocker requests with :class:`RosteredResource`
+  (whose units share a wake-up at each rise in head-count), wakes the cases waiting for an
+  office to open with one event, and runs cases as ``CaseProcess`` (no start and end events);
+  run with SimPy's stock resources, blockers, timeouts and processes instead, Fangxing and
+  the ladder must give identical numbers, with fewer events.
 * ``WeeklyProfile.on_duty_hours`` sums its terms vectorised; it must equal the plain loop.
 """
 
@@ -25,6 +27,7 @@ from scipy import stats
 
 from conftest import run_counting_events
 from sim.engine import model as model_mod
+from sim.engine import simpy_patches
 from sim.engine.model import Model, single_run
 from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
 from sim.scenario import load_scenario
@@ -126,6 +129,7 @@ def test_lean_resources_change_no_result(path: Path, monkeypatch: pytest.MonkeyP
     lean, lean_events = _run_counting(sc, days)
     monkeypatch.setattr(model_mod, "make_resources", _stock_resources)
     monkeypatch.setattr(model_mod, "CaseProcess", lambda env, gen: env.process(_with_timeouts(env, gen)))
+    monkeypatch.setattr(simpy_patches.OpeningBell, "at", lambda self, delay: delay)  # a timeout per case
     stock, stock_events = _run_counting(sc, days)
     assert lean.metrics.keys() == stock.metrics.keys()
     for k, v in stock.metrics.items():
@@ -160,8 +164,12 @@ def test_on_duty_hours_equals_the_loop_exactly() -> None:
     sc = load_scenario(FANGXING)
     profiles = [weekly_profile(r) for r in sc.roles.values()] + [WeeklyProfile(((0.0, 3), (10.5, 0), (20.0, 1)))]
     rng = random.Random(3)
+    for _ in range(60):  # random rosters too: steps a quarter-hour apart or a hair after, some nobody on duty
+        cuts = sorted(rng.sample(range(1, 4 * 168), rng.randint(0, 9)))
+        profiles.append(WeeklyProfile(((0.0, rng.randint(0, 4)),) + tuple(
+            (c / 4 + rng.choice([0.0, 1e-9, 0.2]), rng.randint(0, 4)) for c in cuts)))
     for p in profiles:
         for _ in range(40):
             start = rng.choice([0.0, 168.0, rng.uniform(0, 5000)])
-            end = start + rng.choice([0.0, 30.0, rng.uniform(0, 90_000)])
+            end = start + rng.choice([0.0, 30.0, 168.0, 336.0 - start % 168.0, rng.uniform(0, 400_000)])
             assert p.on_duty_hours(start, end) == _loop_on_duty_hours(p, start, end)

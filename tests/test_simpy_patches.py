@@ -9,8 +9,8 @@ import pytest
 import simpy
 
 from sim.engine.simpy_patches import (SIMPY_VERSION, CaseProcess, LeanPreemptiveResource, LeanPriorityResource, LeanResource,
-                                      RosteredResource, disarm, wake_after)
-from sim.rosters import WeeklyProfile
+                                      OpeningBell, RosteredResource, ShiftBell, disarm, wake_after)
+from sim.rosters import HOURS_PER_WEEK, WeeklyProfile
 
 
 def test_the_patches_are_written_for_the_installed_simpy():
@@ -176,6 +176,151 @@ def test_a_rostered_claim_takes_only_a_place_on_duty():
     env.run(until=21.0)
     third = res.claim()  # nobody on duty after 20:00
     assert not third.triggered
+
+
+class _OwnWakeUps(RosteredResource):
+    """The rostered unit as it was before the shift bell (stock SimPy's order of events): its
+    own wake-up at every change of shift while cases wait, and each grant an event."""
+
+    def _queued(self, now: float) -> None:
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._own_wake)
+
+    def _own_wake(self, _event: simpy.Event) -> None:
+        self._wake_pending = False
+        while self.put_queue:
+            n = len(self.users)
+            self._trigger_put(None)
+            if len(self.users) == n:
+                break
+
+
+# two rises a day (6:00 and 14:00) and two falls (10:00, 20:00): the falls wake nobody
+_BUSY_DAYS = WeeklyProfile(tuple((d * 24.0 + h, c) for d in range(7) for h, c in ((0.0, 0), (6.0, 2), (10.0, 1), (14.0, 3), (20.0, 0))))
+
+
+def _units_sharing_a_profile(resource_class, seed: int) -> tuple[list[tuple[int, int, str, float]], int]:
+    """Cases at 4 units on one roster: some give up after a while (their queue may empty between
+    changes of shift and fill again); each grant or give-up in the order the cases saw it, and
+    the events processed."""
+    import random
+
+    env = simpy.Environment()
+    bell = ShiftBell(env, _BUSY_DAYS)
+    units = [resource_class(env, _BUSY_DAYS, bell) for _ in range(4)]
+    log: list[tuple[int, int, str, float]] = []
+    rng = random.Random(seed)
+
+    def case(cid, unit, arrive, hold, patience):
+        yield env.timeout(arrive)
+        res = units[unit]
+        req = res.claim()
+        if not req.triggered:
+            got = yield req | env.timeout(patience)
+            if req not in got:
+                req.cancel()
+                log.append((cid, unit, "gave up", env.now))
+                return
+        log.append((cid, unit, "granted", env.now))
+        yield env.timeout(hold)
+        res.release(req)
+
+    for cid in range(120):
+        env.process(case(cid, rng.randrange(4), rng.uniform(0, 24 * 14), rng.expovariate(1 / 3.0), rng.expovariate(1 / 8.0)))
+    steps = 0
+    while env.peek() < float("inf"):
+        env.step()
+        steps += 1
+    return log, steps
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_shift_bell_wakes_units_as_their_own_wake_ups_would_with_fewer_events(seed):
+    bell, events_bell = _units_sharing_a_profile(RosteredResource, seed)
+    own, events_own = _units_sharing_a_profile(_OwnWakeUps, seed)
+    assert bell == own  # the same grants and give-ups, at the same times, in the same order
+    assert sum(1 for _, _, what, _ in own if what == "gave up") > 0 and len(own) == 120
+    assert events_bell < events_own
+
+
+def test_a_shift_bell_rings_once_for_every_unit_waiting_at_the_next_rise():
+    env = simpy.Environment()
+    bell = ShiftBell(env, _BUSY_DAYS)
+    units = [RosteredResource(env, _BUSY_DAYS, bell) for _ in range(5)]
+    env.run(until=21.0)  # nobody on duty until 6:00 tomorrow
+    assert _BUSY_DAYS.next_rise(21.0) == 30.0 and _BUSY_DAYS.next_rise(7.0) == 14.0
+    before = len(env._queue)
+    waiting = [u.claim() for u in units] + [units[0].claim()]
+    assert len(env._queue) == before + 1  # one wake-up for all five units
+    env.run(until=30.0 + 1e-9)
+    assert all(r.processed for r in waiting)  # 2 on duty at unit 0: both its cases
+    assert [len(u.users) for u in units] == [2, 1, 1, 1, 1]
+
+
+def test_the_next_rise_is_the_first_change_of_shift_that_brings_more_staff_on_duty():
+    import random
+
+    def after(profile, t):  # the next change; from a step's start that rounds a hair below it, the one after
+        nxt = profile.next_change(t)
+        return nxt if nxt > t else profile.next_change(t + 1e-6)
+
+    def scan(profile, t):  # the definition: walk the changes of shift
+        before, at = profile.count_at(t), after(profile, t)
+        while profile.count_at(at) <= before:
+            before, at = profile.count_at(at), after(profile, at)
+        return at
+
+    rng = random.Random(7)
+    for _ in range(200):
+        cuts = sorted(rng.sample(range(1, 4 * 168), rng.randint(1, 9)))
+        # step starts as rosters make them: dyadic (see sim.rosters._dyadic), so the clock reads them back
+        profile = WeeklyProfile(((0.0, rng.randint(0, 3)),) + tuple((c / 4 + rng.choice([0.0, 2.0**-30, 0.1875]), rng.randint(0, 3))
+                                                                    for c in cuts))
+        if profile.constant:
+            continue
+        for t in [rng.uniform(0, 5000) for _ in range(10)] + [c / 4 + 168.0 * rng.randint(0, 9) for c in cuts]:
+            assert profile.next_rise(t) == scan(profile, t)
+
+
+def test_a_case_waiting_for_a_shift_starting_at_an_odd_hour_gets_it_and_the_run_goes_on():
+    """A shift from 9.3 h: week * 168 + 9.3 reads as a hair before 9.3 in most weeks, so a
+    wake-up there saw the old head-count and woke again at the same instant, for ever."""
+    from sim.rosters import weekly_profile
+    from sim.scenario.schema import Role
+
+    role = Role(staff_per_unit=2, roster={"shifts": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": 7, "end": 17, "staff": 1},
+                                                     {"days": ["mon", "tue", "wed", "thu", "fri"], "start": 9.3, "end": 12}]})
+    profile = weekly_profile(role)
+    assert not profile.on_off and profile.peak == 3
+    env = simpy.Environment()
+    res = RosteredResource(env, profile)
+    env.run(until=3 * HOURS_PER_WEEK + 8.0)  # Monday of week 3, 8:00: one on duty
+    first, second = res.claim(), res.claim()
+    assert first.processed and not second.triggered
+    steps = 0
+    while not second.triggered and steps < 1000:
+        env.step()
+        steps += 1
+    assert second.triggered and abs(env.now - (3 * HOURS_PER_WEEK + 9.3)) < 1e-6
+
+
+def test_an_opening_bell_is_one_event_for_every_case_waiting_for_the_same_opening():
+    env = simpy.Environment()
+    bell = OpeningBell(env)
+    woke: list[tuple[str, float]] = []
+
+    def case(name, arrive, opens):
+        yield env.timeout(arrive)
+        yield bell.at(opens - env.now)
+        woke.append((name, env.now))
+
+    for name, arrive, opens in (("a", 1.0, 8.0), ("b", 2.5, 8.0), ("c", 3.0, 8.0), ("d", 9.0, 32.0)):
+        env.process(case(name, arrive, opens))
+    env.run(until=5.0)
+    assert sorted(t for t, *_ in env._queue if t > 5.0) == [8.0, 9.0]  # one wake-up for a, b and c; d's arrival
+    env.run()
+    assert woke == [("a", 8.0), ("b", 8.0), ("c", 8.0), ("d", 32.0)]
 
 
 def _deadline_wait(grant_at: float, deadline: float, lean: bool) -> tuple[list[tuple[str, float]], int]:

@@ -114,7 +114,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                     if trace is not None:
                         m.trace_visit(cid, lv.name, arrive, nan, env._now - granted, DEADLINE)
                     continue
-                yield opens - now
+                yield lv.opening.at(opens - now)  # shared by every case waiting for this opening
                 now = opens
         if counted:
             met.wait_sum[li] += now - arrive

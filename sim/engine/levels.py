@@ -17,6 +17,7 @@ from ..mechanisms.base import Hooks, Settler
 from ..rosters import DailyTurnout, TurnoutProfile, WeeklyProfile, add_profiles, weekly_profile
 from ..scenario.schema import Scenario
 from ..streams import stream
+from .simpy_patches import OpeningBell
 
 
 @dataclass
@@ -58,6 +59,7 @@ class LevelRuntime:
     sittings: Any = None  # further sittings after the first handling (a LevelSittings), or None
     other_busy: Any = None  # staff-hours on other duties (a BusyTime) when the role has them, or None
     ranks: Any = None  # other duties by severity: a dispute's (priority, preempt) request per severity, or None
+    opening: OpeningBell | None = None  # with closed hours: the wake-up at the next opening, shared
 
 
 
@@ -92,6 +94,8 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
         deadline = lv.deadline_days * 24.0 if lv.deadline_days is not None else None
         level = LevelRuntime(name, resources, per_unit, profile, [scenario.settle_prob(name, s) for s in sevs],
                              ceiling_rank, deadline, profile.on_off)
+        if level.closed_hours:
+            level.opening = OpeningBell(env)
         if lv.follow_up_days:
             specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
             level.follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)

@@ -33,8 +33,13 @@ What each patch changes (nothing else differs from stock SimPy):
   of other duties; stock: any holder ranked below it), the latest-ranked one as in stock SimPy.
 * :class:`RosteredResource` - staff whose head-count follows a weekly profile: a request is
   granted only while fewer cases are in hand than staff on duty, and waiting requests are
-  woken once at the next change of shift (stock equivalent: off-duty blocker requests at
+  woken at the next rise in head-count (stock equivalent: off-duty blocker requests at
   high priority, two events per unit and change of shift). Nobody is pre-empted.
+* :class:`ShiftBell` - the units of a level share that wake-up: one event per rise for
+  every unit with cases waiting, in the order their own wake-ups would have come, and the
+  cases it grants resume at once instead of through one event each.
+* :class:`OpeningBell` - the cases of a level waiting for its office to open (granted a
+  handler while it was closed) share one wake-up per opening instead of a timeout each.
 
 Skipping an event that would only have resumed a process at the same instant changes the
 order only against another event at exactly that instant, scheduled in between; with
@@ -138,6 +143,49 @@ def disarm(alarm: _Alarm) -> None:
         heapify(queue)
         dead = 0
     env._dead_alarms = dead  # type: ignore[attr-defined]
+
+
+class _Shared:
+    """What ``Environment.step`` needs of an event that any number of processes may yield
+    (they add their resumes to ``callbacks``): cheaper than an ``Event``, never failing."""
+
+    __slots__ = ("callbacks", "waiting")
+    _ok = True
+    _value = None
+
+    def __init__(self, callbacks: list[Any]):
+        self.callbacks: list[Any] | None = callbacks
+        self.waiting: list[Any] | None = None  # a shift bell's ring: the resources it wakes
+
+
+class OpeningBell:
+    """A wake-up at an office's next opening shared by every case of a level waiting for it
+    (granted a handler while the office was closed): one event instead of one per case.
+
+    :meth:`at` gives the event to yield for a wait of ``delay`` hours: the pending one when
+    it is due at the very instant ``now + delay`` (what ``env.timeout(delay)`` would be
+    scheduled at), else a new one. The cases sharing it resume in the order they asked,
+    as their own timeouts would; only events at that instant from elsewhere, scheduled in
+    between, are processed in another order.
+    """
+
+    __slots__ = ("env", "due", "event")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.due = -float("inf")
+        self.event: _Shared | None = None
+
+    def at(self, delay: float) -> _Shared:
+        env = self.env
+        due = env._now + delay
+        event = self.event
+        if event is not None and due == self.due and event.callbacks is not None:
+            return event
+        self.due = due
+        self.event = event = _Shared([])
+        heappush(env._queue, (due, NORMAL, next(env._eid), event))  # type: ignore[attr-defined]
+        return event
 
 
 class CaseProcess(simpy.Process):
@@ -357,19 +405,101 @@ class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
         return req
 
 
+class _WatchedQueue(simpy.resources.resource.SortedQueue):
+    """A rostered unit's queue, which notes when a removal last left it empty."""
+
+    emptied: float | None = None
+    env: simpy.Environment
+
+    def pop(self, index: Any = -1) -> Any:  # type: ignore[override]
+        item = super().pop(index)
+        if not self:
+            self.emptied = self.env._now
+        return item
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        if not self:
+            self.emptied = self.env._now
+
+
+class ShiftBell:
+    """One wake-up at the next rise in head-count, shared by every resource of a level (all
+    on the same profile) that has cases waiting for staff to come on duty.
+
+    Stock SimPy's equivalent is one wake-up per unit at its next change of shift, scheduled
+    when its first case queued, and scheduled again at each change that brings nobody new on
+    duty (it can serve nobody: while cases wait, every place on duty is taken); a unit left
+    without waiting cases at such a change drops out and calls again when a case next queues.
+    The bell rings only at rises, and keeps the units in the order those wake-ups would
+    have come in: a unit whose queue was empty at a change of shift since it called goes to
+    the back when a case queues there again (:meth:`RosteredResource._queued`). At the rise
+    it rings them in that order, each handing its new places on in order (and calling again
+    if none came free), then resumes the granted cases in that order without an event each,
+    where stock SimPy's grants are events at the same instant: only events at that instant
+    from elsewhere, which touch none of these resources, are processed in another order.
+    """
+
+    __slots__ = ("env", "profile", "at", "waiting")
+
+    def __init__(self, env: simpy.Environment, profile: WeeklyProfile):
+        self.env = env
+        self.profile = profile
+        self.at = -float("inf")  # when the pending ring is due
+        self.waiting: list[RosteredResource] | None = None  # who it will wake, in order
+
+    def call(self, resource: "RosteredResource") -> None:
+        """Wake ``resource`` at the next rise in head-count after now."""
+        env = self.env
+        now = env._now
+        if self.waiting is not None and now < self.at:  # no rise before the pending ring
+            self.waiting.append(resource)
+            return
+        self.at = at = self.profile.next_rise(now)
+        self.waiting = waiting = [resource]
+        ring = _Shared([self._ring])
+        ring.waiting = waiting
+        heappush(env._queue, (at, NORMAL, next(env._eid), ring))  # type: ignore[attr-defined]
+
+    def to_back(self, resource: "RosteredResource") -> None:
+        """``resource`` is called again as if for the first time (it dropped out meanwhile)."""
+        waiting = self.waiting
+        if waiting is not None and resource in waiting:
+            waiting.remove(resource)
+            waiting.append(resource)
+
+    def _ring(self, ring: "_Shared") -> None:
+        waiting = ring.waiting
+        if self.waiting is waiting:  # else a later ring is pending already (called at this instant)
+            self.waiting = None
+        granted: list[Event] = []
+        for resource in waiting:
+            resource._wake(granted)
+        for request in granted:  # each case resumes now, in the order granted, without an event
+            callbacks, request.callbacks = request.callbacks, None
+            for callback in callbacks:
+                callback(request)
+
+
 class RosteredResource(LeanPriorityResource):
     """Staff whose on-duty head-count follows a weekly profile, without off-duty requests.
 
     A waiting case gets a handler only while fewer cases are in hand than staff are on duty
     now, so a handler whose shift ends finishes the case in hand and then stays free, as
-    with off-duty requests that take places first; a case that must wait off-peak schedules
-    one wake-up at the next change of shift, shared by everyone waiting at that unit.
+    with off-duty requests that take places first; a case that must wait off-peak calls
+    the level's :class:`ShiftBell`, which wakes the unit once at the next rise in head-count.
     """
 
-    def __init__(self, env: simpy.Environment, profile: WeeklyProfile):
+    PutQueue = _WatchedQueue
+
+    def __init__(self, env: simpy.Environment, profile: WeeklyProfile, bell: "ShiftBell | None" = None):
+        """``bell``: the :class:`ShiftBell` shared by the resources of one level (its own if None)."""
         super().__init__(env, capacity=max(profile.peak, 1))
+        self.put_queue.env = env  # type: ignore[attr-defined]
         self.profile = profile
+        self.bell = bell if bell is not None else ShiftBell(env, profile)
         self._wake_pending = False
+        self._granting: list[Event] | None = None  # while the bell rings: requests granted, not yet resumed
 
     def claim(self):  # type: ignore[no-untyped-def]
         """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity;
@@ -380,9 +510,8 @@ class RosteredResource(LeanPriorityResource):
         if len(self.users) < on_duty:
             return self.request() if self.put_queue else _GrantedPriority(self)
         req = _WaitingPriority(self)
-        if on_duty < self.capacity and not self._wake_pending:
-            self._wake_pending = True
-            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+        if on_duty < self.capacity:
+            self._queued(now)
         return req
 
     def _do_put(self, event: simpy.resources.resource.Request) -> None:  # type: ignore[override]
@@ -391,20 +520,39 @@ class RosteredResource(LeanPriorityResource):
         if len(self.users) < on_duty:
             self.users.append(event)
             event.usage_since = now
-            event.succeed()
-        elif on_duty < self.capacity and not self._wake_pending:
-            self._wake_pending = True
-            self._env.timeout(self.profile.next_change(now) - now).callbacks.append(self._wake)
+            if self._granting is None:
+                event.succeed()
+            else:  # at a change of shift: the bell resumes the case at once
+                event._ok, event._value = True, None
+                self._granting.append(event)
+        elif on_duty < self.capacity:
+            self._queued(now)
         return None
 
-    def _wake(self, _event: simpy.Event) -> None:
-        """A change of shift: hand every newly free place to the waiting cases, in order."""
+    def _queued(self, now: float) -> None:
+        """Someone waits for more staff on duty: call the bell, unless called already and
+        not dropped out since (the queue empty at a change of shift: see :class:`ShiftBell`)."""
+        queue = self.put_queue
+        if not self._wake_pending:
+            self._wake_pending = True
+            self.bell.call(self)
+        elif queue.emptied is not None and len(queue) == 1 and self.profile.next_change(queue.emptied) <= now:
+            self.bell.to_back(self)
+        queue.emptied = None
+
+    def _wake(self, granted: list[Event]) -> None:
+        """A change of shift: hand every newly free place to the waiting cases, in order,
+        adding their requests to ``granted`` (the bell resumes them) instead of scheduling them."""
         self._wake_pending = False
-        while self.put_queue:  # each _trigger_put grants at most one request
-            granted = len(self.users)
-            self._trigger_put(None)
-            if len(self.users) == granted:
-                break
+        self._granting = granted
+        try:
+            while self.put_queue:  # each _trigger_put grants at most one request
+                n = len(self.users)
+                self._trigger_put(None)
+                if len(self.users) == n:
+                    break
+        finally:
+            self._granting = None
 
 
 class MemberRequest(simpy.resources.resource.Request):

@@ -4,7 +4,7 @@ A role that is always on duty is a plain FIFO resource. A role whose whole staff
 on or off duty (office hours, day shifts) is one too: a case that gets a handler while the
 office is closed waits, holding its place in the queue, until the next shift starts. Any
 other roster uses a :class:`~sim.engine.simpy_patches.RosteredResource` sized for the busiest
-shift. Neither pre-empts: a handler whose shift ends finishes the case in hand; each resource
+shift, whose units share one wake-up at each change of shift. Neither pre-empts: a handler whose shift ends finishes the case in hand; each resource
 whose head-count changes over the week carries an ``off_duty`` tracker of that overtime
 (``None`` otherwise, so always-on staff pay one attribute test per case).
 """
@@ -15,7 +15,7 @@ import simpy
 
 from ..metrics import OffDutyWork
 from ..rosters import WeeklyProfile
-from .simpy_patches import LeanPreemptiveResource, LeanResource, RosteredResource
+from .simpy_patches import LeanPreemptiveResource, LeanResource, RosteredResource, ShiftBell
 
 
 def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmup: float = 0.0,
@@ -29,7 +29,8 @@ def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmu
     elif profile.constant or profile.on_off:
         out = [LeanResource(env, capacity=cap) for _ in range(n)]
     else:
-        out = [RosteredResource(env, profile) for _ in range(n)]
+        bell = ShiftBell(env, profile)  # one wake-up per change of shift for all n units
+        out = [RosteredResource(env, profile, bell) for _ in range(n)]
     for r in out:
         r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)  # type: ignore[attr-defined]
     return out
