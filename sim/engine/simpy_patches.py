@@ -503,8 +503,8 @@ class RosteredResource(LeanPriorityResource):
 
     def claim(self):  # type: ignore[no-untyped-def]
         """As :meth:`_LeanRelease.claim`, with the places on duty now in place of the capacity;
-        with none free, the request queues as ``request()`` would leave it (and arms the
-        wake-up at the next change of shift as :meth:`_do_put` does), without its grant attempt."""
+        with none free, the request queues as ``request()`` would leave it (and calls the
+        level's bell as :meth:`_do_put` does), without its grant attempt."""
         now = self._env._now
         on_duty = self.profile.count_at(now)
         if len(self.users) < on_duty:

@@ -4,7 +4,8 @@ A role that is always on duty is a plain FIFO resource. A role whose whole staff
 on or off duty (office hours, day shifts) is one too: a case that gets a handler while the
 office is closed waits, holding its place in the queue, until the next shift starts. Any
 other roster uses a :class:`~sim.engine.simpy_patches.RosteredResource` sized for the busiest
-shift, whose units share one wake-up at each change of shift. Neither pre-empts: a handler whose shift ends finishes the case in hand; each resource
+shift, its units sharing one wake-up at each rise in head-count. Neither pre-empts: a handler
+whose shift ends finishes the case in hand; each resource
 whose head-count changes over the week carries an ``off_duty`` tracker of that overtime
 (``None`` otherwise, so always-on staff pay one attribute test per case).
 """
@@ -29,7 +30,7 @@ def make_resources(env: simpy.Environment, n: int, profile: WeeklyProfile, warmu
     elif profile.constant or profile.on_off:
         out = [LeanResource(env, capacity=cap) for _ in range(n)]
     else:
-        bell = ShiftBell(env, profile)  # one wake-up per change of shift for all n units
+        bell = ShiftBell(env, profile)  # one wake-up per rise in head-count for all n units
         out = [RosteredResource(env, profile, bell) for _ in range(n)]
     for r in out:
         r.off_duty = None if profile.constant else OffDutyWork(profile, warmup)  # type: ignore[attr-defined]
