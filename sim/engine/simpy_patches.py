@@ -54,6 +54,7 @@ and processes in place of these and requires identical results with fewer events
 
 from __future__ import annotations
 
+from functools import partial
 from heapq import heapify, heappush
 from typing import Any
 
@@ -76,29 +77,38 @@ class _Start:
 _START = _Start()
 
 
-class _Wake:
-    """What ``Environment.step`` needs of an event to resume a process after a delay it
-    yielded as a number: one per process, reused for every delay (no ``Timeout`` object)."""
+class _EventLike:
+    """What ``Environment.step`` needs of an event (``callbacks``, ``_ok``, ``_value``), for
+    wake-ups that never fail, without building an ``Event``. As it is, one that any number
+    of processes may yield (each adds its resume to ``callbacks``): the bells' wake-ups."""
 
-    __slots__ = ("callbacks", "resume")
+    __slots__ = ("callbacks",)
     _ok = True
     _value = None
 
+    def __init__(self, callbacks: list[Any] | None):
+        self.callbacks: list[Any] | None = callbacks
+
+
+class _Wake(_EventLike):
+    """A wake-up to resume a process after a delay it yielded as a number: one per process,
+    reused for every delay (no ``Timeout`` object)."""
+
+    __slots__ = ("resume",)
+
     def __init__(self, resume: list[Any]):
-        self.callbacks: list[Any] | None = None
+        self.callbacks = None
         self.resume = resume
 
 
-class _Alarm:
-    """An event-like wake-up in the heap (see :func:`wake_after`): when it goes off it
-    schedules itself once more at the same instant, as a timeout's ``Condition`` would."""
+class _Alarm(_EventLike):
+    """A wake-up in the heap (see :func:`wake_after`): when it goes off it schedules itself
+    once more at the same instant, as a timeout's ``Condition`` would."""
 
-    __slots__ = ("callbacks", "resume", "env")
-    _ok = True
-    _value = None
+    __slots__ = ("resume", "env")
 
     def __init__(self, env: simpy.Environment, resume: Any):
-        self.callbacks: list[Any] | None = [self._go_off]
+        self.callbacks = [self._go_off]
         self.resume = resume
         self.env = env
 
@@ -145,19 +155,6 @@ def disarm(alarm: _Alarm) -> None:
     env._dead_alarms = dead  # type: ignore[attr-defined]
 
 
-class _Shared:
-    """What ``Environment.step`` needs of an event that any number of processes may yield
-    (they add their resumes to ``callbacks``): cheaper than an ``Event``, never failing."""
-
-    __slots__ = ("callbacks", "waiting")
-    _ok = True
-    _value = None
-
-    def __init__(self, callbacks: list[Any]):
-        self.callbacks: list[Any] | None = callbacks
-        self.waiting: list[Any] | None = None  # a shift bell's ring: the resources it wakes
-
-
 class OpeningBell:
     """A wake-up at an office's next opening shared by every case of a level waiting for it
     (granted a handler while the office was closed): one event instead of one per case.
@@ -174,16 +171,16 @@ class OpeningBell:
     def __init__(self, env: simpy.Environment):
         self.env = env
         self.due = -float("inf")
-        self.event: _Shared | None = None
+        self.event: _EventLike | None = None
 
-    def at(self, delay: float) -> _Shared:
+    def at(self, delay: float) -> _EventLike:
         env = self.env
         due = env._now + delay
         event = self.event
         if event is not None and due == self.due and event.callbacks is not None:
             return event
         self.due = due
-        self.event = event = _Shared([])
+        self.event = event = _EventLike([])
         heappush(env._queue, (due, NORMAL, next(env._eid), event))  # type: ignore[attr-defined]
         return event
 
@@ -457,8 +454,7 @@ class ShiftBell:
             return
         self.at = at = self.profile.next_rise(now)
         self.waiting = waiting = [resource]
-        ring = _Shared([self._ring])
-        ring.waiting = waiting
+        ring = _EventLike([partial(self._ring, waiting)])
         heappush(env._queue, (at, NORMAL, next(env._eid), ring))  # type: ignore[attr-defined]
 
     def to_back(self, resource: "RosteredResource") -> None:
@@ -468,8 +464,7 @@ class ShiftBell:
             waiting.remove(resource)
             waiting.append(resource)
 
-    def _ring(self, ring: "_Shared") -> None:
-        waiting = ring.waiting
+    def _ring(self, waiting: list["RosteredResource"], _event: _EventLike) -> None:
         if self.waiting is waiting:  # else a later ring is pending already (called at this instant)
             self.waiting = None
         granted: list[Event] = []
