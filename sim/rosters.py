@@ -201,9 +201,8 @@ def weekly_profile(role: "Role") -> WeeklyProfile:
 def _dyadic(hours: float) -> float:
     """Hours rounded to 2**-30 h (3 microseconds): a step start that week * 168 + start and back
     reproduce exactly for a century of weeks, so the clock lands on it and sees the new count.
-    Every shift's start and end is rounded so (a start at 9.3 h, not a dyadic number, would
-    otherwise read as the step before it in most weeks, and a wake-up there would never see
-    the staff it waits for)."""
+    Shift starts and ends are rounded too: a start at 9.3 h (not dyadic) would read as the
+    step before it in most weeks, and a wake-up there would never see the staff it waits for."""
     return round(hours * 2.0**30) / 2.0**30
 
 

@@ -5,9 +5,9 @@ on or off duty (office hours, day shifts) is one too: a case that gets a handler
 office is closed waits, holding its place in the queue, until the next shift starts. Any
 other roster uses a :class:`~sim.engine.simpy_patches.RosteredResource` sized for the busiest
 shift, its units sharing one wake-up at each rise in head-count. Neither pre-empts: a handler
-whose shift ends finishes the case in hand; each resource
-whose head-count changes over the week carries an ``off_duty`` tracker of that overtime
-(``None`` otherwise, so always-on staff pay one attribute test per case).
+whose shift ends finishes the case in hand; each resource whose head-count changes over the
+week carries an ``off_duty`` tracker of that overtime (``None`` otherwise, so always-on staff
+pay one attribute test per case).
 """
 
 from __future__ import annotations
