@@ -292,17 +292,12 @@ class Metrics:
         would (a change at a whole day's very instant comes after that day's sample, as it
         did when the sample was an event scheduled a day ahead).
         """
-        backlog, horizon = self.backlog, self.horizon
+        at, backlog, count, horizon = self.sample_at, self.backlog, self.open_now, self.horizon
         limit = now if now < horizon else horizon
-        last = int(limit // 24.0)  # the last whole day at or before limit (d * 24.0 is exact)
-        if (last + 1) * 24.0 <= limit:
-            last += 1
-        elif last * 24.0 > limit:
-            last -= 1
-        if last >= len(backlog):
-            backlog.extend([self.open_now] * (last + 1 - len(backlog)))
-        t = len(backlog) * 24.0
-        self.sample_at = t if t <= horizon else math.inf
+        while at <= limit:  # a few days at most, each at d * 24.0 (exact: whole numbers of hours)
+            backlog.append(count)
+            at += 24.0
+        self.sample_at = at if at <= horizon else math.inf
 
     def finish(self, now: float) -> None:
         """The run ended at ``now``: the backlog up to and including that instant, busy areas up to it."""

@@ -3,12 +3,13 @@ otherwise stock SimPy behaviour (whole-model equivalence: tests/test_benchmark_s
 
 from __future__ import annotations
 
+import random
 from types import SimpleNamespace
 
 import pytest
 import simpy
 
-from sim.engine.simpy_patches import (SIMPY_VERSION, CaseProcess, LeanPreemptiveResource, LeanPriorityResource, LeanResource,
+from sim.engine.simpy_patches import (SIMPY_VERSION, AlarmLine, CaseProcess, LeanPreemptiveResource, LeanPriorityResource, LeanResource,
                                       OpeningBell, RosteredResource, ShiftBell, disarm, wake_after)
 from sim.rosters import HOURS_PER_WEEK, WeeklyProfile
 
@@ -371,6 +372,70 @@ def test_wake_after_waits_for_whichever_comes_first_like_a_condition(grant_at, d
     assert lean == stock
     assert lean[0][0] == ("granted" if grant_at <= deadline else "deadline")
     assert n_lean < n_stock  # no Condition event (nor the case's start and end events)
+
+
+def _alarms_going_off(seed: int, in_line: bool) -> tuple[list[tuple[float, str, int]], int, int]:
+    """Alarms set over time with one level's deadline (10 h; some shorter, as when a case sets
+    its alarm late, after a hand-over wait), many disarmed before they are due, beside other
+    events at the same instants: what went off (and the other events), in order; the
+    largest heap; the events processed. With an :class:`AlarmLine` (``in_line``) or each
+    alarm in the heap on its own (:func:`wake_after`)."""
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    line = AlarmLine(env)
+    log: list[tuple[float, str, int]] = []
+    armed: list = []
+
+    def setter():
+        for i in range(400):
+            yield env.timeout(rng.choice([0.0, 0.0, 0.5, 1.0, 2.5]))
+            delay = 10.0 if rng.random() < 0.85 else rng.choice([2.0, 7.5, 10.0])
+            me = env._active_proc
+            env._active_proc = SimpleNamespace(_resume=lambda _ev, i=i: log.append((env.now, "alarm", i)))
+            armed.append(line.wake_after(delay) if in_line else wake_after(env, delay))
+            env._active_proc = me
+            if armed and rng.random() < 0.6:
+                disarm(armed.pop(rng.randrange(len(armed))))
+
+    def ticker():  # other events at the alarms' instants, scheduled in between
+        for k in range(2000):
+            yield env.timeout(0.5)
+            log.append((env.now, "tick", k))
+
+    env.process(setter())
+    env.process(ticker())
+    peak = n = 0
+    while env.peek() < float("inf"):
+        peak = max(peak, len(env._queue))
+        env.step()
+        n += 1
+    return log, peak, n
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_an_alarm_line_sets_off_the_same_alarms_in_the_same_order_with_a_small_heap(seed):
+    lined, lined_peak, lined_events = _alarms_going_off(seed, True)
+    alone, alone_peak, alone_events = _alarms_going_off(seed, False)
+    assert lined == alone
+    assert sum(1 for _, what, _ in lined if what == "alarm") > 50  # and many were disarmed
+    assert lined_peak < alone_peak  # disarmed alarms never enter the heap
+    assert lined_events < alone_events  # nor go off as no-ops
+
+
+def test_an_alarm_line_keeps_one_entry_in_the_heap():
+    env = simpy.Environment()
+    line = AlarmLine(env)
+    fired: list[float] = []
+    env._active_proc = SimpleNamespace(_resume=lambda ev: fired.append(env.now))
+    alarms = [line.wake_after(5.0 + t) for t in range(100)]
+    env._active_proc = None
+    assert len(env._queue) == 1
+    for a in alarms[:50] + alarms[51:99]:
+        disarm(a)
+    env.run()
+    assert fired == [55.0, 104.0]
+    with pytest.raises(ValueError):
+        line.wake_after(-1.0)
 
 
 def test_dead_alarms_are_swept_from_the_heap_without_changing_the_order():

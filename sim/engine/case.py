@@ -9,7 +9,7 @@ unresolved (hotline, lawsuit), which is recorded like a settlement, never droppe
 
 It runs as a :class:`~sim.engine.simpy_patches.CaseProcess`: delays are yielded as hours
 (floats), a handler is asked for with ``claim()`` and a deadline is waited for with
-``wake_after`` (all in ``simpy_patches``, every change to SimPy in one place).
+the level's ``AlarmLine`` (all in ``simpy_patches``, every change to SimPy in one place).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import simpy
 
-from .simpy_patches import disarm, wake_after
+from .simpy_patches import disarm
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..mechanisms.base import Settler
@@ -87,7 +87,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
         else:
             deadline += arrive
             if not req.triggered:  # wait for a handler or the deadline, whichever comes first
-                alarm = wake_after(env, deadline - env._now)
+                alarm = lv.alarms.wake_after(deadline - env._now)  # type: ignore[union-attr]
                 yield req
                 if req.triggered:
                     disarm(alarm)  # granted first

@@ -17,7 +17,7 @@ from ..mechanisms.base import Hooks, Settler
 from ..rosters import DailyTurnout, TurnoutProfile, WeeklyProfile, add_profiles, weekly_profile
 from ..scenario.schema import Scenario
 from ..streams import stream
-from .simpy_patches import OpeningBell
+from .simpy_patches import AlarmLine, OpeningBell
 
 
 @dataclass
@@ -60,6 +60,7 @@ class LevelRuntime:
     other_busy: Any = None  # staff-hours on other duties (a BusyTime) when the role has them, or None
     ranks: Any = None  # other duties by severity: a dispute's (priority, preempt) request per severity, or None
     opening: OpeningBell | None = None  # with closed hours: the wake-up at the next opening, shared
+    alarms: AlarmLine | None = None  # with a deadline: the cases' deadline alarms, in the order they fall due
 
 
 
@@ -96,6 +97,8 @@ def build_levels(scenario: Scenario, hierarchy: Hierarchy, env: simpy.Environmen
                              ceiling_rank, deadline, profile.on_off)
         if level.closed_hours:
             level.opening = OpeningBell(env)
+        if deadline is not None:
+            level.alarms = AlarmLine(env)
         if lv.follow_up_days:
             specs = [lv.follow_up_days.get(s, lv.follow_up_days.get("default")) for s in sevs]
             level.follow_up = Durations(stream(seed, rep, f"follow_up.{name}"), specs, 24.0)

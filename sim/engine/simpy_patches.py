@@ -25,6 +25,10 @@ What each patch changes (nothing else differs from stock SimPy):
 * :func:`wake_after` - a request with a deadline is waited for with an alarm beside it
   instead of ``req | env.timeout(...)``: no ``Condition``; the alarm takes the timeout's place
   in the heap and wakes the case where the condition's event would.
+* :class:`AlarmLine` - a level's alarms wait in a line (a deadline is a fixed time after
+  arrival, so they fall due in the order they are set) with only the first in the heap,
+  under the key each would have there: the same order, a heap no larger than the cases in
+  hand, and a disarmed alarm never goes off as an event.
 * :class:`MemberResource` - a unit's k handlers as k named members sharing one queue (sittings
   held by the same person): a free member is named in ``_do_put``; a :class:`MemberRequest`
   waits for its own member. Made from a :class:`LeanResource` in place, see
@@ -54,6 +58,7 @@ and processes in place of these and requires identical results with fewer events
 
 from __future__ import annotations
 
+from collections import deque
 from functools import partial
 from heapq import heapify, heappush
 from typing import Any
@@ -102,8 +107,9 @@ class _Wake(_EventLike):
 
 
 class _Alarm(_EventLike):
-    """A wake-up in the heap (see :func:`wake_after`): when it goes off it schedules itself
-    once more at the same instant, as a timeout's ``Condition`` would."""
+    """A wake-up at a deadline (see :func:`wake_after`, :class:`AlarmLine`): when it goes off
+    it schedules itself once more at the same instant, as a timeout's ``Condition`` would.
+    ``callbacks == []`` marks it disarmed."""
 
     __slots__ = ("resume", "env")
 
@@ -145,6 +151,8 @@ def disarm(alarm: _Alarm) -> None:
     if alarm.callbacks is None:  # it went off already (a tie at the alarm's instant)
         return
     alarm.callbacks = []
+    if alarm.__class__ is _LineAlarm:  # its line drops it (or, gone off at this instant, it pops as a no-op)
+        return
     env = alarm.env
     dead = env.__dict__.get("_dead_alarms", 0) + 1
     queue = env._queue  # type: ignore[attr-defined]
@@ -153,6 +161,69 @@ def disarm(alarm: _Alarm) -> None:
         heapify(queue)
         dead = 0
     env._dead_alarms = dead  # type: ignore[attr-defined]
+
+
+class _LineAlarm(_Alarm):
+    """An alarm waiting in an :class:`AlarmLine`, with the key it would have in the heap."""
+
+    __slots__ = ("due", "eid")
+
+
+class AlarmLine:
+    """The deadline alarms of one level, in a line with only its first one in the heap.
+
+    A level's deadline is a fixed time after a case arrives there, so its alarms fall due in
+    the order they are set. :meth:`wake_after` is :func:`wake_after` for that level: the alarm
+    gets the key in the heap's order it would have there (the same ``eid``), but waits in the
+    line; one entry in the heap stands for the line's first alarm. When that entry comes up,
+    a live alarm goes off exactly as it would have, and the next live one takes its place in
+    the heap with its own key, so every alarm goes off in the same order as before. Disarmed
+    alarms leave the line without ever entering the heap: the heap stays as small as the
+    cases in hand, not the cases waiting (a large area has hundreds of those). An alarm due
+    before the last one in the line (set late, after a hand-over wait) goes into the heap
+    on its own, as :func:`wake_after` puts it.
+    """
+
+    __slots__ = ("env", "line", "first")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.line: deque[_Alarm] = deque()
+        self.first = _EventLike(None)  # the line's entry in the heap
+
+    def wake_after(self, delay: float) -> _Alarm:
+        """Resume the active process after ``delay`` hours unless disarmed first (see :func:`wake_after`)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        env = self.env
+        line = self.line
+        due = env._now + delay
+        if line and due < line[-1].due:
+            return wake_after(env, delay)
+        alarm = _LineAlarm(env, env._active_proc._resume)  # type: ignore[union-attr]
+        alarm.due = due
+        alarm.eid = eid = next(env._eid)  # type: ignore[attr-defined]
+        if not line:
+            first = self.first
+            first.callbacks = [self._call]
+            heappush(env._queue, (due, NORMAL, eid, first))  # type: ignore[attr-defined]
+        line.append(alarm)
+        return alarm
+
+    def _call(self, _event: Any) -> None:
+        """The first alarm's time has come: it goes off if still armed; the next armed one
+        (disarmed ones dropped) enters the heap under its own key."""
+        line = self.line
+        alarm = line.popleft()
+        if alarm.callbacks:
+            alarm._go_off(None)
+        while line and not line[0].callbacks:
+            line.popleft()
+        if line:
+            first = self.first
+            first.callbacks = [self._call]
+            alarm = line[0]
+            heappush(self.env._queue, (alarm.due, NORMAL, alarm.eid, first))  # type: ignore[attr-defined]
 
 
 class OpeningBell:
