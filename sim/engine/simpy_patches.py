@@ -154,7 +154,7 @@ def disarm(alarm: _Alarm) -> None:
     if alarm.__class__ is _LineAlarm:  # its line drops it (or, gone off at this instant, it pops as a no-op)
         return
     env = alarm.env
-    dead = env.__dict__.get("_dead_alarms", 0) + 1
+    dead = getattr(env, "_dead_alarms", 0) + 1  # not env.__dict__: reading it makes every later env attribute a dict lookup
     queue = env._queue  # type: ignore[attr-defined]
     if dead > DEAD_ALARMS_KEPT and 2 * dead > len(queue):
         queue[:] = [e for e in queue if not (e[3].__class__ is _Alarm and e[3].callbacks == [])]
