@@ -51,6 +51,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
     escalated = met.escalated
     busy_time = met.busy_time
     levels = m.levels
+    resources = m.unit_resources[building]
     trace = m.visits  # None unless case rows are recorded: then one row per level or mechanism visited
     nan = float("nan")
     for li in range(start, len(levels)):
@@ -65,7 +66,7 @@ def case_process(m: "Model", cid: int, t0: float, building: int, sev: int, cat: 
                 if counted:
                     escalated[FAILED][li] += 1
                 continue
-        res = lv.resources[m.ancestors[li][building]] if lv.per_unit else lv.resources[0]
+        res = resources[li]
         above = sev > lv.ceiling_rank
         dur = tri[li] if above else hand[li]
         rule = rules[li] if rules is not None else None

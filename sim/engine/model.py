@@ -74,7 +74,6 @@ class Model:
         self.warmup = min(scenario.warmup_days * 24.0, self.horizon)
         self.hierarchy = hierarchy or build_hierarchy(scenario)
         self.env = simpy.Environment()
-        self.ancestors = self.hierarchy.ancestors.tolist()
         sevs = scenario.severities
         ctx = Context(self.env, seed, rep, self.warmup, tuple(scenario.level_names), tuple(sevs),
                       tuple(scenario.categories), scenario.hours_per_unit,
@@ -90,6 +89,10 @@ class Model:
                                severities=tuple(sevs), target_days=tuple(self.targets))
         self.levels: list[LevelRuntime] = build_levels(scenario, self.hierarchy, self.env, seed, rep, hooks,
                                                                lambda env, n, p, **kw: make_resources(env, n, p, self.warmup, **kw))
+        # per bottom unit, the resource a case from it asks at each level: one lookup a case
+        self.unit_resources = [tuple(lv.resources[u] if lv.per_unit else lv.resources[0]
+                                     for lv, u in zip(self.levels, units))
+                               for units in self.hierarchy.ancestors.T.tolist()]
         self.outcome_rules = rules_by_level(hooks, len(self.levels))  # None: fixed settle shares
         reopens = [h.reopen for h in hooks if h.reopen is not None]
         self.reopen = reopens[0] if reopens else None

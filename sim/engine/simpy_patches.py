@@ -390,7 +390,7 @@ class _LeanRelease:
         (it may still yield the request: it is processed, so that costs no event either).
         With a queue, or no free place, this is an ordinary request.
         """
-        if self.put_queue or len(self.users) >= self.capacity:  # type: ignore[attr-defined]
+        if self.put_queue or len(self.users) >= self._capacity:  # type: ignore[attr-defined]
             return self.request()  # type: ignore[attr-defined]
         return self._granted(self)
 
@@ -411,7 +411,7 @@ class LeanResource(_LeanRelease, simpy.Resource):
 
     def claim(self):  # type: ignore[no-untyped-def]
         """:meth:`_LeanRelease.claim`; with every place taken, a :class:`_Waiting` request."""
-        if len(self.users) < self.capacity:
+        if len(self.users) < self._capacity:
             return self.request() if self.put_queue else _Granted(self)
         return _Waiting(self)
 
@@ -451,7 +451,7 @@ class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     any holder ranked below), the latest-ranked one as in stock SimPy."""
 
     def _do_put(self, event: simpy.resources.resource.PriorityRequest) -> None:  # type: ignore[override]
-        if len(self.users) >= self.capacity and event.preempt:
+        if len(self.users) >= self._capacity and event.preempt:
             tasks = [u for u in self.users if isinstance(u, TaskRequest)]
             if tasks:
                 preempt = max(tasks, key=lambda e: e.key)
@@ -466,7 +466,7 @@ class LeanPreemptiveResource(_LeanRelease, simpy.PreemptiveResource):
     def claim_task(self, proc: Any) -> TaskRequest:
         """A task's request for ``proc``: granted without an event when a place is free and
         nobody waits (as :meth:`_LeanRelease.claim`), else queued below every dispute."""
-        if not self.put_queue and len(self.users) < self.capacity:
+        if not self.put_queue and len(self.users) < self._capacity:
             return _GrantedTask(self, proc)
         req = TaskRequest(self)
         req.proc = proc
@@ -576,7 +576,7 @@ class RosteredResource(LeanPriorityResource):
         if len(self.users) < on_duty:
             return self.request() if self.put_queue else _GrantedPriority(self)
         req = _WaitingPriority(self)
-        if on_duty < self.capacity:
+        if on_duty < self._capacity:
             self._queued(now)
         return req
 
@@ -591,7 +591,7 @@ class RosteredResource(LeanPriorityResource):
             else:  # at a change of shift: the bell resumes the case at once
                 event._ok, event._value = True, None
                 self._granting.append(event)
-        elif on_duty < self.capacity:
+        elif on_duty < self._capacity:
             self._queued(now)
         return None
 
