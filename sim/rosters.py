@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from fractions import Fraction
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -35,6 +36,33 @@ def on_duty_split(staff: float, share: float) -> tuple[int, float]:
 
 
 _WEEKS_A_BLOCK = 1024  # weeks of terms summed per step of WeeklyProfile.on_duty_hours
+
+
+def _exact_whole_weeks(total: float, on: list[tuple[float, float, float]], week0: int, week1: int) -> float | None:
+    """``total`` plus the on-duty hours of the whole weeks after ``week0`` and before ``week1``
+    (steps ``on``: start, end, count), when adding them one after another, in floats, rounds
+    nowhere; else None.
+
+    Every float is a multiple of some power of two. When the terms count x (end - start)
+    and the carried total are multiples of 2**-k, every partial sum is too, and each is
+    exact while below 2**53 x 2**-k (as are the clock times week x 168 + start the terms are
+    taken from). The loop's sum is then the exact sum, whatever the order: computed here
+    with fractions in a few steps instead of a term for every step of every week, it is the
+    same float (a 300-year roster took over a millisecond to sum).
+    """
+    def bits(x: Fraction) -> int:  # k: x is a whole multiple of 2**-k (a float's denominator is a power of two)
+        return x.denominator.bit_length() - 1
+
+    times = [Fraction(t) for s, e, _ in on for t in (s, e)]
+    if Fraction((week1 + 1) * HOURS_PER_WEEK) * 2 ** max(bits(t) for t in times) >= 2 ** 53:
+        return None
+    terms = [Fraction(c) * (Fraction(e) - Fraction(s)) for s, e, c in on]
+    carried = Fraction(total)
+    k = max(bits(x) for x in terms + [carried])
+    exact = carried + (week1 - week0 - 1) * sum(terms)
+    if exact * 2 ** k >= 2 ** 53:
+        return None
+    return float(exact)
 
 
 @dataclass(frozen=True)
@@ -134,7 +162,10 @@ class WeeklyProfile:
             return total
 
         total = edge(0.0, week0)
-        if week1 > week0 + 1 and on:  # whole weeks between: every step lies inside [start, end]
+        exact = _exact_whole_weeks(total, on, week0, week1) if week1 > week0 + 1 and on else None
+        if exact is not None:
+            total = exact
+        elif week1 > week0 + 1 and on:  # whole weeks between: every step lies inside [start, end]
             starts = np.array([s for s, _, _ in on])
             ends = np.array([e for _, e, _ in on])
             counts = np.array([c for _, _, c in on])

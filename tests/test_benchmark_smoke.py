@@ -29,7 +29,7 @@ from conftest import run_counting_events
 from sim.engine import model as model_mod
 from sim.engine import simpy_patches
 from sim.engine.model import Model, single_run
-from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
+from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, _exact_whole_weeks, weekly_profile
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,3 +173,14 @@ def test_on_duty_hours_equals_the_loop_exactly() -> None:
             start = rng.choice([0.0, 168.0, rng.uniform(0, 5000)])
             end = start + rng.choice([0.0, 30.0, 168.0, 336.0 - start % 168.0, rng.uniform(0, 400_000)])
             assert p.on_duty_hours(start, end) == _loop_on_duty_hours(p, start, end)
+
+
+def test_whole_weeks_of_a_usual_roster_are_summed_exactly_in_a_few_steps() -> None:
+    """The shortcut of ``on_duty_hours`` takes quarter-hour rosters over 300 years (its use in
+    the 1,000-household run) and refuses sums that would round: then the loop's order counts."""
+    quarter = WeeklyProfile(((0.0, 0), (8.25, 3), (17.5, 1), (21.0, 0)))
+    on = [(8.25, 17.5, 3.0), (17.5, 21.0, 1.0)]
+    weeks = int(300 * 365 * 24 / HOURS_PER_WEEK)
+    assert _exact_whole_weeks(0.0, on, -1, weeks) == (weeks * (9.25 * 3 + 3.5)) == quarter.on_duty_hours(0.0, weeks * HOURS_PER_WEEK)
+    assert _exact_whole_weeks(0.1, on, -1, weeks) is None  # 0.1 carries bits that the sum would round away
+    assert _exact_whole_weeks(0.0, [(8.0 + 1e-9, 17.0, 3.0)], -1, weeks) is None
