@@ -294,7 +294,7 @@ class Metrics:
         """
         at, backlog, count, horizon = self.sample_at, self.backlog, self.open_now, self.horizon
         limit = now if now < horizon else horizon
-        while at <= limit:  # a few days at most, each at d * 24.0 (exact: whole numbers of hours)
+        while at <= limit:  # day by day: d * 24.0, exact in floats
             backlog.append(count)
             at += 24.0
         self.sample_at = at if at <= horizon else math.inf

@@ -151,6 +151,7 @@ def disarm(alarm: _Alarm) -> None:
     if alarm.callbacks is None:  # it went off already (a tie at the alarm's instant)
         return
     alarm.callbacks = []
+    alarm.resume = None  # a disarmed alarm keeps no finished case alive while it waits for its time
     if alarm.__class__ is _LineAlarm:  # its line drops it (or, gone off at this instant, it pops as a no-op)
         return
     env = alarm.env
@@ -188,7 +189,7 @@ class AlarmLine:
 
     def __init__(self, env: simpy.Environment):
         self.env = env
-        self.line: deque[_Alarm] = deque()
+        self.line: deque[_LineAlarm] = deque()
         self.first = _EventLike(None)  # the line's entry in the heap
 
     def wake_after(self, delay: float) -> _Alarm:
