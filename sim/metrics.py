@@ -85,8 +85,6 @@ class OffDutyWork:
             profile = self.profile
             while t < now:
                 nxt = profile.next_change(t)
-                if nxt <= t:  # t a hair below a step start: rounding gives the start back
-                    nxt = profile.next_change(t + 1e-6)
                 if nxt > now:
                     nxt = now
                 c = profile.count_at(t)

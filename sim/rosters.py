@@ -109,11 +109,16 @@ class WeeklyProfile:
         return counts[bisect_right(starts, t - math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK) - 1]
 
     def next_change(self, t: float) -> float:
-        """The first step start (a possible change of head-count) strictly after t."""
+        """The first step start (a possible change of head-count) strictly after t.
+
+        A step start that reads a hair below itself in some week (``week x 168 + start``
+        rounds to t or below) counts as passed at t: the change after it is given.
+        """
         base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
         starts = self._count_table[0]
         i = bisect_right(starts, t - base)
-        return base + (starts[i] if i < len(starts) else HOURS_PER_WEEK)
+        nxt = base + (starts[i] if i < len(starts) else HOURS_PER_WEEK)
+        return nxt if nxt > t else self.next_change(t + 1e-6)
 
     @cached_property
     def _rise_table(self) -> list[float]:
@@ -322,8 +327,7 @@ class TurnoutProfile:
             if count > before:
                 return at
             before = count
-            nxt = self.next_change(at)
-            at = nxt if nxt > at else self.next_change(at + 1e-6)  # a step start rounding a hair below itself
+            at = self.next_change(at)
         return first
 
     def next_on_duty(self, t: float) -> float:

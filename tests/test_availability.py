@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.engine.model import single_run
-from sim.rosters import HOURS_PER_WEEK, weekly_profile
+from sim.rosters import HOURS_PER_WEEK, WeeklyProfile, weekly_profile
 from sim.scenario import load_scenario
 from sim.scenario.schema import Role
 
@@ -75,3 +75,18 @@ def test_volunteers_turn_out_day_by_day_with_the_stated_mean():
     # the draws come from the mechanism's own stream: another replication draws other days
     other = [lv.profile for lv in Model(sc, 7, 1).levels if isinstance(lv.profile, TurnoutProfile)][0].turnouts[0]
     assert [other.on_day(d) for d in range(60)] != counts[:60]
+
+
+def test_the_next_change_of_shift_is_strictly_later_even_where_a_start_reads_a_hair_below_itself():
+    """A profile made by hand may start a step at an hour that is no dyadic number (0.1): in
+    many weeks ``week x 168 + 0.1`` minus the week's start reads a hair below 0.1. The next
+    change after such an instant is the one after that start (every caller relies on time
+    moving on: a wake-up, the overtime area, other duties' on-duty time)."""
+    p = WeeklyProfile(((0.0, 1), (0.1, 2), (40.3, 0)))
+    hairs = 0
+    for week in range(2000):
+        t = week * HOURS_PER_WEEK + 0.1
+        hairs += (t - week * HOURS_PER_WEEK) < 0.1
+        assert p.next_change(t) > t
+        assert p.next_change(t) - t <= 40.3
+    assert hairs > 100  # the case occurs

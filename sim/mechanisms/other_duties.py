@@ -437,8 +437,6 @@ def _after_on_duty(profile: Any, t: float, hours: float) -> float:
         if profile.count_at(t) == 0:
             t = profile.next_on_duty(t)
         end = profile.next_change(t)
-        if end <= t:  # t a hair below a step start: rounding gives the start back
-            end = profile.next_change(t + 1e-6)
         if t + hours <= end:
             return t + hours
         hours -= end - t
