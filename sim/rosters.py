@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -134,7 +134,8 @@ class WeeklyProfile:
             return self.next_change(t)
         base = math.floor(t / HOURS_PER_WEEK) * HOURS_PER_WEEK
         i = bisect_right(rises, t - base)
-        return base + rises[i] if i < len(rises) else (base + HOURS_PER_WEEK) + rises[0]
+        nxt = base + rises[i] if i < len(rises) else (base + HOURS_PER_WEEK) + rises[0]
+        return nxt if nxt > t else self.next_rise(t + 1e-6)  # as next_change: a start a hair below itself is passed
 
     def next_on_duty(self, t: float) -> float:
         """The first time >= t when staff are on duty (a table lookup: called per case and level)."""

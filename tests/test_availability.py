@@ -80,8 +80,8 @@ def test_volunteers_turn_out_day_by_day_with_the_stated_mean():
 def test_the_next_change_of_shift_is_strictly_later_even_where_a_start_reads_a_hair_below_itself():
     """A profile made by hand may start a step at an hour that is no dyadic number (0.1): in
     many weeks ``week x 168 + 0.1`` minus the week's start reads a hair below 0.1. The next
-    change after such an instant is the one after that start (every caller relies on time
-    moving on: a wake-up, the overtime area, other duties' on-duty time)."""
+    change (and rise) after such an instant is the one after that start (every caller relies
+    on time moving on: a wake-up, the overtime area, other duties' on-duty time)."""
     p = WeeklyProfile(((0.0, 1), (0.1, 2), (40.3, 0)))
     hairs = 0
     for week in range(2000):
@@ -89,4 +89,5 @@ def test_the_next_change_of_shift_is_strictly_later_even_where_a_start_reads_a_h
         hairs += (t - week * HOURS_PER_WEEK) < 0.1
         assert p.next_change(t) > t
         assert p.next_change(t) - t <= 40.3
+        assert t < p.next_rise(t) <= t + HOURS_PER_WEEK  # rises at 0 h and 0.1 h: next week's start
     assert hairs > 100  # the case occurs

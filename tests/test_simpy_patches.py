@@ -260,16 +260,10 @@ def test_a_shift_bell_rings_once_for_every_unit_waiting_at_the_next_rise():
 
 
 def test_the_next_rise_is_the_first_change_of_shift_that_brings_more_staff_on_duty():
-    import random
-
-    def after(profile, t):  # the next change; from a step's start that rounds a hair below it, the one after
-        nxt = profile.next_change(t)
-        return nxt if nxt > t else profile.next_change(t + 1e-6)
-
     def scan(profile, t):  # the definition: walk the changes of shift
-        before, at = profile.count_at(t), after(profile, t)
+        before, at = profile.count_at(t), profile.next_change(t)
         while profile.count_at(at) <= before:
-            before, at = profile.count_at(at), after(profile, at)
+            before, at = profile.count_at(at), profile.next_change(at)
         return at
 
     rng = random.Random(7)
