@@ -168,10 +168,10 @@ class WeeklyProfile:
             return total
 
         total = edge(0.0, week0)
-        exact = _exact_whole_weeks(total, on, week0, week1) if week1 > week0 + 1 and on else None
-        if exact is not None:
-            total = exact
-        elif week1 > week0 + 1 and on:  # whole weeks between: every step lies inside [start, end]
+        if week1 > week0 + 1 and on:  # whole weeks between: every step lies inside [start, end]
+            exact = _exact_whole_weeks(total, on, week0, week1)
+            if exact is not None:
+                return edge(exact, week1)
             starts = np.array([s for s, _, _ in on])
             ends = np.array([e for _, e, _ in on])
             counts = np.array([c for _, _, c in on])

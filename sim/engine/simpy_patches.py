@@ -203,13 +203,17 @@ class AlarmLine:
             return wake_after(env, delay)
         alarm = _LineAlarm(env, env._active_proc._resume)  # type: ignore[union-attr]
         alarm.due = due
-        alarm.eid = eid = next(env._eid)  # type: ignore[attr-defined]
-        if not line:
-            first = self.first
-            first.callbacks = [self._call]
-            heappush(env._queue, (due, NORMAL, eid, first))  # type: ignore[attr-defined]
+        alarm.eid = next(env._eid)  # type: ignore[attr-defined]
         line.append(alarm)
+        if len(line) == 1:
+            self._enter(alarm)
         return alarm
+
+    def _enter(self, alarm: _LineAlarm) -> None:
+        """The line's entry goes into the heap under the key of its first alarm."""
+        first = self.first
+        first.callbacks = [self._call]
+        heappush(self.env._queue, (alarm.due, NORMAL, alarm.eid, first))  # type: ignore[attr-defined]
 
     def _call(self, _event: Any) -> None:
         """The first alarm's time has come: it goes off if still armed; the next armed one
@@ -221,10 +225,7 @@ class AlarmLine:
         while line and not line[0].callbacks:
             line.popleft()
         if line:
-            first = self.first
-            first.callbacks = [self._call]
-            alarm = line[0]
-            heappush(self.env._queue, (alarm.due, NORMAL, alarm.eid, first))  # type: ignore[attr-defined]
+            self._enter(line[0])
 
 
 class OpeningBell:
